@@ -1,0 +1,81 @@
+"""Prediction on any input: strings, codes, one-hot arrays or tensors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from regzoo.data.encode import codes_to_one_hot, encode, fit_length, reverse_complement
+from regzoo.train.metrics import activate
+
+
+def as_tensor(inputs, seq_len: int | None = None) -> torch.Tensor:
+    """Turn any sequence input into the model's tensor ``(N, 4, L)`` float32.
+
+    Accepts a DNA string, a list of strings (unequal lengths are centred/cropped/N-padded to
+    ``seq_len`` by :func:`regzoo.data.encode.fit_length`), a ``uint8`` codes array ``(N, L)``, or a
+    one-hot array/tensor ``(N, 4, L)`` / ``(4, L)``.
+    """
+    if isinstance(inputs, str):
+        inputs = [inputs]
+    if isinstance(inputs, torch.Tensor):
+        x = inputs.float()
+    elif isinstance(inputs, np.ndarray) and inputs.dtype == np.uint8:
+        codes = inputs if inputs.ndim == 2 else inputs[None]
+        if seq_len is not None:
+            codes = fit_length(codes, seq_len)
+        x = torch.from_numpy(codes_to_one_hot(codes))
+    elif isinstance(inputs, np.ndarray):
+        x = torch.from_numpy(inputs.astype(np.float32, copy=False))
+    elif isinstance(inputs, Sequence):
+        codes = [encode(s, name=f"sequence {i + 1}") for i, s in enumerate(inputs)]
+        target = seq_len or max(len(c) for c in codes)
+        x = torch.from_numpy(codes_to_one_hot(np.stack([fit_length(c, target) for c in codes])))
+    else:
+        raise TypeError(f"cannot turn {type(inputs).__name__} into a one-hot batch")
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim != 3 or x.shape[1] != 4:
+        raise ValueError(f"expected one-hot of shape (N, 4, L), got {tuple(x.shape)}")
+    return x
+
+
+@torch.no_grad()
+def predict(
+    model: nn.Module,
+    inputs,
+    task_type: str | None = None,
+    batch_size: int = 256,
+    device: str | torch.device | None = None,
+    rc_average: bool = False,
+) -> np.ndarray:
+    """Predictions of ``model`` for ``inputs`` (anything :func:`as_tensor` accepts).
+
+    Args:
+        task_type: decides the output activation (sigmoid, softmax, identity); defaults to the
+            saved model's task type, else ``binary``.
+        rc_average: average the prediction of each sequence and its reverse complement (for
+            strand-symmetric tasks; profile outputs are flipped back along the bins).
+
+    Returns:
+        ``(N, n_tasks)`` (or ``(N, n_tasks, n_bins)``) numpy array.
+    """
+    task = getattr(model, "regzoo_task", {}) or {}
+    task_type = task_type or task.get("task_type", "binary")
+    seq_len = task.get("seq_len") or getattr(model, "regzoo_config", {}).get("seq_len")
+    x = as_tensor(inputs, seq_len)
+    device = torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model = model.to(device).eval()
+    kind = getattr(model, "output_kind", "scalar")
+    out = []
+    for batch in torch.split(x, batch_size):
+        batch = batch.to(device)
+        pred = activate(task_type, model(batch), kind)
+        if rc_average:
+            rc = activate(task_type, model(reverse_complement(batch)), kind)
+            pred = (pred + (rc.flip(-1) if pred.ndim == 3 else rc)) / 2
+        out.append(pred.float().cpu())
+    return torch.cat(out).numpy()

@@ -1,0 +1,113 @@
+"""Saved models: a directory with ``model.safetensors``, ``config.json`` and ``metrics.json``.
+
+``config.json`` names the architecture and its arguments (enough for ``models.create`` to rebuild
+it), the task it was trained on (type, label names, input length, data summary and splits) and the
+training settings. Loading never unpickles anything: weights come from safetensors, the rest is
+JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+import regzoo
+from regzoo.errors import InputError, RegzooError
+
+FORMAT = "regzoo-model/1"
+WEIGHTS, CONFIG, METRICS = "model.safetensors", "config.json", "metrics.json"
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
+
+
+def save_model(
+    out_dir: str | Path,
+    model: nn.Module,
+    task: dict[str, Any],
+    training: dict[str, Any] | None = None,
+    metrics: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``model`` (built by ``models.create``) and its metadata into ``out_dir``.
+
+    Args:
+        task: at least ``task_type``, ``label_names``, ``seq_len``; anything else JSON-able (data
+            summary, splits) is kept.
+    """
+    if not hasattr(model, "regzoo_config"):
+        raise RegzooError("only models built by regzoo.models.create can be saved (no regzoo_config)")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(out / WEIGHTS), metadata={"format": FORMAT})
+    config = {
+        "format": FORMAT,
+        "model": model.regzoo_config,
+        "task": task,
+        "training": training or {},
+        "versions": {
+            "regzoo": regzoo.__version__,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },
+    }
+    (out / CONFIG).write_text(json.dumps(_jsonable(config), indent=2) + "\n")
+    (out / METRICS).write_text(json.dumps(_jsonable(metrics or {}), indent=2) + "\n")
+    return out
+
+
+def read_config(model_dir: str | Path) -> dict[str, Any]:
+    """The parsed ``config.json`` of a saved model, with a clear error if it is missing or broken."""
+    path = Path(model_dir)
+    if not path.is_dir():
+        raise InputError(f"{path}: not a directory; expected a saved model directory with {WEIGHTS} and {CONFIG}")
+    missing = [name for name in (WEIGHTS, CONFIG) if not (path / name).is_file()]
+    if missing:
+        raise InputError(f"{path}: not a saved regzoo model: missing {', '.join(missing)}")
+    try:
+        config = json.loads((path / CONFIG).read_text())
+    except json.JSONDecodeError as err:
+        raise InputError(f"{path / CONFIG}: line {err.lineno}: invalid JSON ({err.msg})") from None
+    if config.get("format") != FORMAT or "model" not in config:
+        raise InputError(f"{path / CONFIG}: not a regzoo model config (expected format {FORMAT!r})")
+    return config
+
+
+def load(model_dir: str | Path, device: str | torch.device = "cpu") -> nn.Module:
+    """Rebuild a saved model: architecture from ``config.json``, weights from safetensors.
+
+    Returns the model in eval mode with ``model.regzoo_task`` (task type, label names, seq_len,
+    data summary) and ``model.regzoo_training`` attached.
+    """
+    from regzoo.models import create
+
+    path = Path(model_dir)
+    config = read_config(path)
+    model_args = dict(config["model"])
+    name = model_args.pop("name")
+    model = create(name, **model_args)
+    try:
+        state = load_file(str(path / WEIGHTS), device=str(device))
+    except Exception as err:  # safetensors raises its own error types
+        raise InputError(f"{path / WEIGHTS}: cannot read weights ({err})") from None
+    result = model.load_state_dict(state, strict=False)
+    if result.missing_keys or result.unexpected_keys:
+        raise InputError(
+            f"{path / WEIGHTS}: weights do not match architecture {name!r} "
+            f"(missing {result.missing_keys[:3]}, unexpected {result.unexpected_keys[:3]})"
+        )
+    model.regzoo_task = config.get("task", {})
+    model.regzoo_training = config.get("training", {})
+    return model.to(device).eval()
+
+
+def read_metrics(model_dir: str | Path) -> dict[str, Any]:
+    path = Path(model_dir) / METRICS
+    return json.loads(path.read_text()) if path.is_file() else {}

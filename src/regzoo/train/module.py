@@ -1,0 +1,90 @@
+"""The LightningModule: any regzoo model + a task type (its loss, metrics and optimiser)."""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+from torch import nn
+
+from regzoo.train.metrics import activate, check_task_type, loss_fn, make_metrics, summarise
+
+
+class SeqModule(L.LightningModule):
+    """Wraps a model from :func:`regzoo.models.create` for a task.
+
+    Args:
+        model: takes ``(batch, 4, L)``, returns ``(batch, n_tasks)`` logits or, for profile models,
+            ``(batch, n_tasks, n_bins)`` rates.
+        task_type: ``binary`` | ``multilabel`` | ``multiclass`` | ``regression``.
+        n_tasks: number of outputs (classes for multiclass).
+        lr, weight_decay: AdamW settings.
+        optimizer: ``adamw`` (default) or ``sgd`` (momentum 0.9, as several of the papers used).
+
+    Logged per epoch: ``train/loss``, ``val/loss`` and ``val/<metric>`` for every metric of the
+    task type (see :func:`regzoo.train.metrics.make_metrics`), synchronised across DDP ranks.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        task_type: str,
+        n_tasks: int,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-6,
+        optimizer: str = "adamw",
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.task_type = check_task_type(task_type)
+        self.output_kind = getattr(model, "output_kind", "scalar")
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.optimizer_name = optimizer
+        self.val_metrics = make_metrics(task_type, n_tasks).clone(prefix="val/")
+        self.test_metrics = make_metrics(task_type, n_tasks).clone(prefix="test/")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+    def _step(self, batch):
+        x, y = batch
+        output = self.model(x)
+        return output, y, loss_fn(self.task_type, output, y, self.output_kind)
+
+    def training_step(self, batch, batch_idx):
+        _, _, loss = self._step(batch)
+        self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
+        return loss
+
+    def _eval_step(self, batch, metrics, stage: str):
+        from regzoo.train.metrics import prepare_for_metrics
+
+        output, y, loss = self._step(batch)
+        scores = activate(self.task_type, output, self.output_kind)
+        metrics.update(*prepare_for_metrics(self.task_type, scores, y))
+        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
+
+    def validation_step(self, batch, batch_idx):
+        self._eval_step(batch, self.val_metrics, "val")
+
+    def test_step(self, batch, batch_idx):
+        self._eval_step(batch, self.test_metrics, "test")
+
+    def _log_metrics(self, metrics) -> None:
+        values = summarise(metrics.compute())
+        self.log_dict(values, prog_bar=False, sync_dist=False)
+        metrics.reset()
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_metrics(self.val_metrics)
+
+    def on_test_epoch_end(self) -> None:
+        self._log_metrics(self.test_metrics)
+
+    def configure_optimizers(self):
+        params = self.model.parameters()
+        if self.optimizer_name == "sgd":
+            return torch.optim.SGD(params, lr=self.lr, momentum=0.9, weight_decay=self.weight_decay)
+        if self.optimizer_name != "adamw":
+            raise ValueError(f"optimizer must be 'adamw' or 'sgd', not {self.optimizer_name!r}")
+        return torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
