@@ -238,6 +238,68 @@ def predict_cmd(
     err_console.print(f"wrote {len(frame)} predictions to {output}")
 
 
+QUICK = {"budget_minutes": 0.25, "max_epochs": 2}
+DEFAULT_BUDGET_MINUTES = 1.0
+
+
+@app.command("compare")
+def compare_cmd(
+    models: Annotated[str | None, typer.Option("--models", help="Comma-separated architectures (default: all nine).")] = None,
+    task: TaskOpt = None,
+    table: TableOpt = None,
+    seq_col: SeqColOpt = "sequence",
+    label_cols: LabelColsOpt = None,
+    genome: GenomeOpt = None,
+    intervals: IntervalsOpt = None,
+    valid_chroms: ValidChromsOpt = None,
+    test_chroms: TestChromsOpt = None,
+    seq_len: SeqLenOpt = None,
+    task_type: TaskTypeOpt = None,
+    seeds: Annotated[int, typer.Option("--seeds", help="Seeds per architecture (0..N-1); the leaderboard shows mean ± sd.")] = 1,
+    max_epochs: Annotated[int, typer.Option(help="Maximum epochs per run.")] = 10,
+    budget_minutes: Annotated[float | None, typer.Option(help=f"Wall-clock training budget per run, minutes (default {DEFAULT_BUDGET_MINUTES} on CPU, none with --published). 0 = no budget (exactly reproducible).")] = None,
+    batch_size: Annotated[int, typer.Option(help="Batch size (same for every architecture).")] = 64,
+    lr: Annotated[float, typer.Option(help="Learning rate (AdamW, same for every architecture).")] = 1e-3,
+    patience: Annotated[int, typer.Option(help="Early-stopping patience (epochs, on validation loss).")] = 2,
+    quick: Annotated[bool, typer.Option("--quick", help="A run of a few minutes: 2 epochs, 15 s budget per architecture.")] = False,
+    published: Annotated[bool, typer.Option("--published", help="Published configurations (for a GPU) instead of the compact CPU ones.")] = False,
+    resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Skip runs already finished with the same configuration.")] = True,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output directory (default: compare-<task>).")] = None,
+    seed: SeedOpt = 0,
+) -> None:
+    """Train architectures head-to-head on the same data, splits, seeds and budget; write a leaderboard (terminal, CSV, JSON) and an HTML report."""
+    import time
+
+    from regzoo.compare import CompareSettings, compare, print_leaderboard, write_outputs
+    from regzoo.models import list_models
+
+    start = time.perf_counter()
+    names = [m.strip() for m in models.split(",") if m.strip()] if models else list_models()
+    if seeds < 1:
+        raise RegzooError("--seeds must be at least 1")
+    data = load_data(task, table, seq_col, label_cols, genome, intervals, valid_chroms, test_chroms, seq_len, task_type, seed)
+    if budget_minutes is None:
+        budget_minutes = None if published else DEFAULT_BUDGET_MINUTES
+    settings = CompareSettings(
+        max_epochs=max_epochs, batch_size=batch_size, lr=lr, patience=patience,
+        budget_minutes=budget_minutes or None, published=published, seeds=tuple(range(seeds)),
+    )
+    if quick:
+        settings.max_epochs = QUICK["max_epochs"]
+        settings.budget_minutes = QUICK["budget_minutes"]
+    out = out or Path(f"compare-{data.name}")
+    err_console.print(
+        f"comparing {len(names)} architectures on [bold]{data.name}[/] {data.sizes()} "
+        f"({'published' if published else 'compact'} configurations, {seeds} seed(s), "
+        f"max {settings.max_epochs} epochs, budget {settings.budget_minutes or 'none'} min per run) -> {out}"
+    )
+    results = compare(data, names, out, settings, resume=resume, log=lambda msg: err_console.print(msg, highlight=False))
+    wall = time.perf_counter() - start
+    frame = write_outputs(results, data, settings, out, wall_time_s=wall)
+    print_leaderboard(frame, data.task_type, f"regzoo compare: {data.name} (test split, {len(data.test):,} sequences)", console)
+    console.print(f"wall time {wall:.0f} s; leaderboard: {out / 'leaderboard.csv'}, report: {out / 'report.html'}")
+
+
 def _devices(value: str):
     return int(value) if value.isdigit() else value
 
