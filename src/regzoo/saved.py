@@ -97,12 +97,14 @@ def load(model_dir: str | Path, device: str | torch.device = "cpu") -> nn.Module
         state = load_file(str(path / WEIGHTS), device=str(device))
     except Exception as err:  # safetensors raises its own error types
         raise InputError(f"{path / WEIGHTS}: cannot read weights ({err})") from None
-    result = model.load_state_dict(state, strict=False)
-    if result.missing_keys or result.unexpected_keys:
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as err:  # missing / unexpected keys or shape mismatch
+        detail = " ".join(str(err).split("\n")[1:2]).strip()
         raise InputError(
-            f"{path / WEIGHTS}: weights do not match architecture {name!r} "
-            f"(missing {result.missing_keys[:3]}, unexpected {result.unexpected_keys[:3]})"
-        )
+            f"{path / WEIGHTS}: weights do not match architecture {name!r} as configured in "
+            f"{CONFIG} ({detail})"
+        ) from None
     model.regzoo_task = config.get("task", {})
     model.regzoo_training = config.get("training", {})
     return model.to(device).eval()

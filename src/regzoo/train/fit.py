@@ -58,21 +58,18 @@ class FitResult:
 
 
 class _History(Callback):
-    """Keeps the logged metrics of every validation epoch (rank 0)."""
+    """Keeps the logged metrics of every epoch (rank 0).
+
+    Read at the end of the training epoch: validation has run by then and the module's
+    epoch-end metrics are logged (callbacks' validation hooks run before the module's)."""
 
     def __init__(self) -> None:
         self.rows: list[dict[str, float]] = []
 
-    def on_validation_epoch_end(self, trainer, pl_module) -> None:
-        if trainer.sanity_checking:
-            return
-        row = {"epoch": trainer.current_epoch}
-        row.update({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")})
-        self.rows.append(row)
-
     def on_train_epoch_end(self, trainer, pl_module) -> None:
-        if self.rows and "train/loss" in trainer.callback_metrics:
-            self.rows[-1]["train/loss"] = float(trainer.callback_metrics["train/loss"])
+        row: dict[str, float] = {"epoch": trainer.current_epoch}
+        row.update({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith(("val/", "train/"))})
+        self.rows.append(row)
 
 
 def _quiet_lightning() -> None:

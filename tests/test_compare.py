@@ -1,0 +1,120 @@
+"""regzoo compare: leaderboard files, report, reproducibility, resume, failure isolation."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+
+import pandas as pd
+import pytest
+from torch import nn
+
+from regzoo.compare import CompareSettings, compare, write_outputs
+from regzoo.data.synthetic import planted_motif_task
+from regzoo.models import registry
+
+MODELS = ["deepbind", "deepsea", "danq"]
+SETTINGS = CompareSettings(max_epochs=2, batch_size=64, patience=5)
+
+
+@pytest.fixture(scope="module")
+def task():
+    return planted_motif_task(n_train=600, n_valid=150, n_test=200, seq_len=120, seed=2)
+
+
+@pytest.fixture(scope="module")
+def first(task, tmp_path_factory):
+    out = tmp_path_factory.mktemp("cmp")
+    results = compare(task, MODELS, out, SETTINGS, progress=False, log=lambda m: None)
+    frame = write_outputs(results, task, SETTINGS, out, wall_time_s=1.0)
+    return out, results, frame
+
+
+class _Images(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.images, self.tables = [], 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            self.images.append(dict(attrs)["src"])
+        if tag == "table":
+            self.tables += 1
+
+
+def test_outputs_have_every_field(first, task):
+    out, results, frame = first
+    assert all(r.status == "ok" for r in results)
+    csv = pd.read_csv(out / "leaderboard.csv")
+    for column in ["rank", "model", "auroc", "auprc", "accuracy", "mcc", "parameters", "train_time_s",
+                   "epochs", "throughput_seq_s", "peak_memory_mb", "status"]:
+        assert column in csv.columns, column
+        assert csv[column].notna().all(), column
+    assert sorted(csv["model"]) == sorted(MODELS)
+    assert list(csv["auroc"]) == sorted(csv["auroc"], reverse=True)  # ranked by the primary metric
+    payload = json.loads((out / "leaderboard.json").read_text())
+    assert payload["task"]["sizes"] == task.sizes()
+    assert {row["model"] for row in payload["leaderboard"]} == set(MODELS)
+    for name in ("roc", "pr", "learning_curves", "score_vs_parameters", "score_vs_time"):
+        png = (out / f"{name}.png").read_bytes()
+        assert png.startswith(b"\x89PNG"), name
+    parser = _Images()
+    parser.feed((out / "report.html").read_text())
+    assert len(parser.images) == 5 and all(s.startswith("data:image/png;base64,") for s in parser.images)
+    assert parser.tables >= 3  # leaderboard, data, settings
+
+
+def test_same_seed_same_numbers(first, task, tmp_path):
+    _, results, _ = first
+    again = compare(task, MODELS[:1], tmp_path, SETTINGS, progress=False, log=lambda m: None)
+    assert again[0].metrics == results[0].metrics
+    assert again[0].parameters == results[0].parameters
+
+
+def test_resume_skips_finished_runs(first, task):
+    out, results, _ = first
+    stamp = (out / "runs" / "deepbind-seed0" / "result.json").stat().st_mtime_ns
+    messages = []
+    again = compare(task, MODELS, out, SETTINGS, progress=False, log=messages.append)
+    assert sum("skipped" in m for m in messages) == len(MODELS)
+    assert (out / "runs" / "deepbind-seed0" / "result.json").stat().st_mtime_ns == stamp
+    assert [r.metrics for r in again] == [r.metrics for r in results]
+    # a different budget is a different configuration: not skipped
+    messages.clear()
+    compare(task, ["deepbind"], out, CompareSettings(max_epochs=1), progress=False, log=messages.append)
+    assert not any("skipped" in m for m in messages)
+
+
+class _Broken(nn.Module):
+    output_kind = "scalar"
+
+    def __init__(self, seq_len: int, n_tasks: int, **kw):
+        super().__init__()
+        self.linear = nn.Linear(4, n_tasks)
+
+    def forward(self, x):
+        raise RuntimeError("CUDA out of memory (simulated)")
+
+
+def test_failing_model_is_reported_not_fatal(task, tmp_path):
+    card = registry.ModelCard(name="broken-test", family="test", paper="-", year=2026, seq_len=100,
+                              n_tasks=1, output="scalar", published_params=0)
+    registry.register(card)(_Broken)
+    try:
+        results = compare(task, ["broken-test", "deepbind"], tmp_path, SETTINGS, progress=False, log=lambda m: None)
+        frame = write_outputs(results, task, SETTINGS, tmp_path)
+    finally:
+        registry._REGISTRY.pop("broken-test")
+    assert [r.status for r in results] == ["failed", "ok"]
+    broken = frame[frame["model"] == "broken-test"].iloc[0]
+    assert broken["status"] == "failed" and "out of memory" in broken["error"]
+    assert frame.iloc[0]["model"] == "deepbind"  # failed runs rank last
+    assert "out of memory" in (tmp_path / "report.html").read_text()
+
+
+def test_seeds_give_mean_and_sd(task, tmp_path):
+    settings = CompareSettings(max_epochs=1, seeds=(0, 1))
+    results = compare(task, ["deepbind"], tmp_path, settings, progress=False, log=lambda m: None)
+    frame = write_outputs(results, task, settings, tmp_path)
+    assert len(results) == 2 and frame.iloc[0]["seeds"] == 2
+    assert frame.iloc[0]["auroc_sd"] >= 0
