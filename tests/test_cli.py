@@ -1,0 +1,140 @@
+"""The command line, run in-process through its real entry point (``regzoo.cli.main``)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from regzoo.cli import main
+
+TINY = "promoters-tiny"
+
+
+def run(capsys, monkeypatch, *args: str) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "argv", ["regzoo", *args])
+    try:
+        main()
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_help_is_complete(capsys, monkeypatch):
+    code, out, _ = run(capsys, monkeypatch, "--help")
+    assert code == 0
+    for command in ("models", "tasks", "train", "evaluate", "predict", "compare"):
+        assert command in out
+    code, out, _ = run(capsys, monkeypatch, "train", "--help")
+    for option in ("--model", "--task", "--table", "--label-cols", "--genome", "--intervals", "--out",
+                   "--max-epochs", "--seq-len", "--batch-size", "--seed"):
+        assert option in out, option
+
+
+def test_models_lists_all_nine(capsys, monkeypatch):
+    code, out, _ = run(capsys, monkeypatch, "models", "--json")
+    assert code == 0
+    cards = json.loads(out)
+    assert [c["name"] for c in cards] == ["deepbind", "deepsea", "basset", "danq", "expresnet",
+                                         "basenji", "deepsite", "deep6mapred", "enformer"] or len(cards) == 9
+    assert all(c["published_params"] > 0 for c in cards)
+    code, out, _ = run(capsys, monkeypatch, "models")
+    assert "52,843,119" in out  # DeepSEA's published parameter count
+
+
+def test_train_evaluate_predict_end_to_end(capsys, monkeypatch, tmp_path):
+    out_dir = tmp_path / "model"
+    code, out, err = run(capsys, monkeypatch, "train", "--model", "deepbind", "--task", TINY,
+                         "--out", str(out_dir), "--max-epochs", "2", "--seed", "1")
+    assert code == 0, err
+    assert "auroc" in out
+    for name in ("model.safetensors", "config.json", "metrics.json"):
+        assert (out_dir / name).is_file()
+    metrics = json.loads((out_dir / "metrics.json").read_text())
+    assert 0.0 <= metrics["test"]["auroc"] <= 1.0
+    config = json.loads((out_dir / "config.json").read_text())
+    assert config["task"]["name"] == TINY and config["training"]["epochs"] >= 1
+
+    code, out, err = run(capsys, monkeypatch, "evaluate", str(out_dir), "--json-out", str(tmp_path / "m.json"))
+    assert code == 0, err
+    payload = json.loads(out.strip().splitlines()[-1])
+    assert payload["metrics"]["auroc"] == pytest.approx(metrics["test"]["auroc"], abs=1e-6)
+
+    fasta = tmp_path / "query.fa"
+    fasta.write_text(">a\n" + "ACGT" * 100 + "\n>b\n" + "TTGACA" * 20 + "\n")
+    code, _, err = run(capsys, monkeypatch, "predict", str(out_dir), "--fasta", str(fasta), "-o", str(tmp_path / "p.tsv"))
+    assert code == 0, err
+    preds = pd.read_csv(tmp_path / "p.tsv", sep="\t")
+    assert list(preds["name"]) == ["a", "b"] and preds.shape == (2, 2)
+    assert preds.iloc[:, 1].between(0, 1).all()
+
+    table = tmp_path / "query.csv"
+    table.write_text("id,sequence\nx,ACGTACGT\ny,GGGGCCCC\n")
+    code, _, err = run(capsys, monkeypatch, "predict", str(out_dir), "--table", str(table), "-o", str(tmp_path / "q.tsv"))
+    assert code == 0, err
+    assert len(pd.read_csv(tmp_path / "q.tsv", sep="\t")) == 2
+
+
+def test_train_on_a_table(capsys, monkeypatch, tmp_path):
+    from regzoo.data.encode import decode
+    from regzoo.data.synthetic import planted_motif_codes
+
+    codes, labels = planted_motif_codes(600, 60, seed=4)
+    path = tmp_path / "seqs.tsv"
+    pd.DataFrame({"sequence": [decode(c) for c in codes], "bound": labels.astype(int)}).to_csv(path, sep="\t", index=False)
+    code, out, err = run(capsys, monkeypatch, "train", "--model", "deepbind", "--table", str(path),
+                         "--label-cols", "bound", "--out", str(tmp_path / "m"), "--max-epochs", "8")
+    assert code == 0, err
+    assert json.loads((tmp_path / "m" / "metrics.json").read_text())["test"]["auroc"] > 0.85
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["train", "--model", "nosuch", "--task", TINY, "--out", "x"], "unknown model 'nosuch'; valid models:"),
+        (["train", "--model", "deepbind", "--task", "nosuch", "--out", "x"], "unknown task 'nosuch'"),
+        (["train", "--model", "deepbind", "--table", "missing.csv", "--out", "x"], "missing.csv"),
+        (["evaluate", "no-such-dir"], "no-such-dir: not a directory"),
+        (["predict", "no-such-dir", "--fasta", "a.fa", "-o", "x.tsv"], "no-such-dir"),
+        (["compare", "--models", "deepbind,nosuch", "--task", TINY], "unknown model 'nosuch'"),
+    ],
+)
+def test_bad_input_one_line_error(capsys, monkeypatch, tmp_path, args, expected):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, monkeypatch, *args)
+    assert code == 2
+    assert expected in " ".join(err.split())
+    assert "Traceback" not in err
+
+
+def test_bad_table_errors(capsys, monkeypatch, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sequence,label\nACGT,1\nACGA,yes\n")
+    code, _, err = run(capsys, monkeypatch, "train", "--model", "deepbind", "--table", str(bad), "--out", str(tmp_path / "m"))
+    assert code == 2 and "bad.csv" in err and "Traceback" not in err
+    code, _, err = run(capsys, monkeypatch, "train", "--model", "deepbind", "--table", str(bad),
+                       "--label-cols", "nope", "--out", str(tmp_path / "m"))
+    assert code == 2 and "nope" in err and "Traceback" not in err
+
+
+def test_saved_model_dir_without_files(capsys, monkeypatch, tmp_path):
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "config.json").write_text("{}")
+    code, _, err = run(capsys, monkeypatch, "evaluate", str(tmp_path / "m"))
+    assert code == 2 and "missing model.safetensors" in err
+
+
+def test_console_script_exit_status(tmp_path):
+    """The installed entry point: an error is one line on stderr, status 2, no traceback."""
+    proc = subprocess.run([sys.executable, "-c", "from regzoo.cli import main; main()", "models", "--bogus"],
+                          capture_output=True, text=True)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    proc = subprocess.run([sys.executable, "-c", "from regzoo.cli import main; main()", "evaluate", str(tmp_path / "x")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
