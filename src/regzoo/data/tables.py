@@ -1,0 +1,271 @@
+"""Labelled sequences from tables (CSV / TSV) and FASTA files.
+
+Formats read by :func:`read_table`:
+
+- **CSV / TSV** (optionally ``.gz``): a header row, a sequence column (``seq_col``), one or more
+  numeric label columns. The delimiter comes from the extension (``.csv`` comma; ``.tsv``, ``.tab``,
+  ``.txt`` tab) or else is sniffed from the header line. By default every column except the
+  sequence column and an optional ``name`` / ``id`` column is a label.
+- **FASTA with labels** (``.fa``, ``.fasta``, ``.fna``, ``.fas``, optionally ``.gz``, or any file
+  whose first character is ``>``): labels are ``key=value`` pairs after the record id, e.g.
+  ``>seq1 bound=1 accessible=0``; the keys name the label columns. Every record must carry the
+  same keys. Sequences may span several lines.
+
+Sequences of unequal length are brought to one ``seq_len`` by :func:`fit_sequences`, which
+reports how many were cropped or padded.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import logging
+import os
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from regzoo.data.encode import encode, fit_length
+from regzoo.errors import InputError
+
+log = logging.getLogger(__name__)
+
+FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".fas")
+ID_COLUMNS = ("name", "id")
+
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    return Path(name).suffix
+
+
+def _open_text(path: Path):
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    return gzip.open(path, "rt") if magic == b"\x1f\x8b" else open(path)
+
+
+def _first_char(path: Path) -> str:
+    with _open_text(path) as fh:
+        for line in fh:
+            if line.strip():
+                return line.lstrip()[0]
+    return ""
+
+
+def read_table(
+    path: str | os.PathLike, seq_col: str = "sequence", label_cols: list[str] | None = None
+) -> pd.DataFrame:
+    """Read labelled sequences from a CSV, TSV or FASTA-with-labels file.
+
+    Args:
+        path: the file (see the module docstring for the formats).
+        seq_col: name of the sequence column (tables only; FASTA sequences are always ``seq_col``).
+        label_cols: label column names; default every column but ``seq_col`` and ``name``/``id``.
+
+    Returns:
+        DataFrame with columns ``name`` (row or record id), ``seq_col`` (str), then the labels
+        (float32), one row per sequence. ``df.attrs`` holds ``source``, ``label_cols`` and
+        ``seq_col`` and ``row_kind`` (``"line"`` for tables, ``"record"`` for FASTA: what the
+        index counts).
+
+    Raises:
+        InputError: missing file or column (the message lists the available columns), no label
+            column, empty or invalid sequence (names the row or record), non-numeric label (names
+            file, row and column).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    if _suffix(path) in FASTA_SUFFIXES or _first_char(path) == ">":
+        df, where = _read_labelled_fasta(path, seq_col), "record"
+        id_col = "name"
+    else:
+        df, where = _read_delimited(path), "line"
+        id_col = next((c for c in df.columns if c.lower() in ID_COLUMNS), None)
+        if seq_col not in df.columns:
+            raise InputError(
+                f"{path}: no column {seq_col!r}; available columns: {', '.join(df.columns)}"
+            )
+    if label_cols is None:
+        label_cols = [c for c in df.columns if c not in (seq_col, id_col)]
+    else:
+        for col in label_cols:
+            if col not in df.columns:
+                raise InputError(
+                    f"{path}: no column {col!r}; available columns: {', '.join(df.columns)}"
+                )
+    if not label_cols:
+        raise InputError(
+            f"{path}: no label column; expected one or more numeric columns besides {seq_col!r}"
+        )
+    empty = df[seq_col].str.strip() == ""
+    if empty.any():
+        raise InputError(f"{path}: {where} {int(df.index[empty][0])}: empty sequence")
+    out = pd.DataFrame(index=df.index)
+    out["name"] = df[id_col] if id_col else [f"{where}{i}" for i in df.index]
+    out[seq_col] = df[seq_col].str.strip()
+    for col in label_cols:
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad = values.isna()
+        if bad.any():
+            row = int(df.index[bad][0])
+            raise InputError(
+                f"{path}: {where} {row}, column {col!r}: {df.loc[row, col]!r} is not a number"
+            )
+        out[col] = values.astype(np.float32)
+    out.attrs.update(source=str(path), label_cols=list(label_cols), seq_col=seq_col, row_kind=where)
+    return out
+
+
+def _read_delimited(path: Path) -> pd.DataFrame:
+    """CSV/TSV as strings; index = line number in the file (header = line 1)."""
+    suffix = _suffix(path)
+    if suffix == ".csv":
+        sep = ","
+    elif suffix in (".tsv", ".tab", ".txt"):
+        sep = "\t"
+    else:
+        with _open_text(path) as fh:
+            head = fh.readline()
+        try:
+            sep = csv.Sniffer().sniff(head, delimiters=",\t;").delimiter
+        except csv.Error as err:
+            raise InputError(
+                f"{path}: cannot tell the delimiter; use a .csv or .tsv extension"
+            ) from err
+    try:
+        df = pd.read_csv(
+            path,
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            compression="infer",
+            skip_blank_lines=True,
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: cannot read as a table ({err})") from err
+    df.columns = [str(c).strip() for c in df.columns]
+    df.index = df.index + 2
+    return df
+
+
+def _read_labelled_fasta(path: Path, seq_col: str) -> pd.DataFrame:
+    """FASTA with ``key=value`` labels in the headers; index = record number (1-based)."""
+    records: list[dict] = []
+    keys: list[str] | None = None
+    chunks: list[str] = []
+    with _open_text(path) as fh:
+        for lineno, line in enumerate(fh, start=1):
+            text = line.strip()
+            if not text:
+                continue
+            if text.startswith(">"):
+                if records:
+                    records[-1][seq_col] = "".join(chunks)
+                chunks = []
+                fields = text[1:].split()
+                if not fields:
+                    raise InputError(f"{path}:{lineno}: record {len(records) + 1} has no id")
+                rec = {"name": fields[0]}
+                for field in fields[1:]:
+                    key, sep, value = field.partition("=")
+                    if not sep or not key:
+                        raise InputError(
+                            f"{path}:{lineno}: record {fields[0]!r}: header field {field!r} is "
+                            "not key=value; expected e.g. '>seq1 label=1'"
+                        )
+                    rec[key] = value
+                rec_keys = [k for k in rec if k != "name"]
+                if keys is None:
+                    keys = rec_keys
+                elif sorted(rec_keys) != sorted(keys):
+                    raise InputError(
+                        f"{path}:{lineno}: record {fields[0]!r} has labels {rec_keys} but the "
+                        f"first record has {keys}; every record needs the same keys"
+                    )
+                records.append(rec)
+            elif not records:
+                raise InputError(f"{path}:{lineno}: sequence before the first '>' header")
+            else:
+                chunks.append(text)
+    if not records:
+        raise InputError(f"{path}: no FASTA record found")
+    records[-1][seq_col] = "".join(chunks)
+    df = pd.DataFrame(records, columns=["name", seq_col, *(keys or [])])
+    df.index = df.index + 1
+    return df
+
+
+def default_seq_len(lengths: Sequence[int]) -> int:
+    """The default common length: the most frequent length (the longest of several modes).
+
+    The mode rather than the maximum, so that a few long outliers are cropped instead of padding
+    every other sequence with N.
+    """
+    counts = Counter(int(n) for n in lengths)
+    top = max(counts.values())
+    return max(n for n, c in counts.items() if c == top)
+
+
+def fit_sequences(
+    seqs: Sequence[str],
+    seq_len: int | None = None,
+    source: str = "sequences",
+    row_names: Sequence[str] | None = None,
+) -> tuple[np.ndarray, dict]:
+    """Encode sequences of any lengths into one ``(N, seq_len)`` code array.
+
+    Each sequence goes through :func:`regzoo.data.encode.fit_length`: a longer one keeps its centre
+    ``seq_len`` bases, a shorter one is centred and padded with N on both sides.
+
+    Args:
+        seqs: N DNA strings.
+        seq_len: target length; default :func:`default_seq_len` of the lengths.
+        source: name used in error and log messages (e.g. the file).
+        row_names: how to call each sequence in an error (e.g. ``"line 7"``); default
+            ``"sequence i"`` (1-based).
+
+    Returns:
+        codes ``uint8`` ``(N, seq_len)`` and a report ``{"seq_len", "n", "n_cropped",
+        "n_padded", "bases_cropped", "bases_padded", "min_len", "max_len"}`` (also logged at
+        INFO, or WARNING when anything was cropped or padded).
+    """
+    lengths = np.array([len(s) for s in seqs], dtype=np.int64)
+    if len(lengths) == 0:
+        raise InputError(f"{source}: no sequences")
+    if seq_len is None:
+        seq_len = default_seq_len(lengths)
+    if seq_len < 1:
+        raise InputError(f"{source}: seq_len must be positive, got {seq_len}")
+    codes = np.empty((len(seqs), seq_len), dtype=np.uint8)
+    for i, seq in enumerate(seqs):
+        where = row_names[i] if row_names is not None else f"sequence {i + 1}"
+        codes[i] = fit_length(encode(seq, name=f"{source}: {where}"), seq_len)
+    longer, shorter = lengths > seq_len, lengths < seq_len
+    report = {
+        "seq_len": int(seq_len),
+        "n": len(lengths),
+        "n_cropped": int(longer.sum()),
+        "n_padded": int(shorter.sum()),
+        "bases_cropped": int((lengths[longer] - seq_len).sum()),
+        "bases_padded": int((seq_len - lengths[shorter]).sum()),
+        "min_len": int(lengths.min()),
+        "max_len": int(lengths.max()),
+    }
+    level = logging.WARNING if report["n_cropped"] or report["n_padded"] else logging.INFO
+    log.log(
+        level,
+        "%s: %d sequences fitted to %d bp (centre crop / N-pad): %d cropped, %d padded",
+        source,
+        report["n"],
+        seq_len,
+        report["n_cropped"],
+        report["n_padded"],
+    )
+    return codes, report

@@ -1,0 +1,91 @@
+import numpy as np
+import pytest
+import torch
+
+from regzoo.data.encode import (
+    N_CODE,
+    codes_to_one_hot,
+    decode,
+    encode,
+    encode_batch,
+    fit_length,
+    one_hot,
+    one_hot_batch,
+    reverse_complement,
+)
+from regzoo.errors import InputError
+
+
+def test_one_hot_known_answer():
+    x = one_hot("ACGTN")
+    expected = np.array(
+        [
+            [1, 0, 0, 0, 0],  # A
+            [0, 1, 0, 0, 0],  # C
+            [0, 0, 1, 0, 0],  # G
+            [0, 0, 0, 1, 0],  # T
+        ],
+        dtype=np.float32,
+    )
+    assert x.dtype == np.float32 and x.shape == (4, 5)
+    np.testing.assert_array_equal(x, expected)
+
+
+def test_lower_case_and_iupac_codes():
+    np.testing.assert_array_equal(one_hot("acgt"), one_hot("ACGT"))
+    for code in "NRYSWKMBDHVnry":
+        assert one_hot(code).sum() == 0, code
+    np.testing.assert_array_equal(encode("AcGtNr"), [0, 1, 2, 3, N_CODE, N_CODE])
+    assert decode(encode("acgtR")) == "ACGTN"
+
+
+def test_batched_forms():
+    seqs = ["ACGT", "TTNA", "gcga"]
+    codes = encode_batch(seqs)
+    assert codes.shape == (3, 4) and codes.dtype == np.uint8
+    batch = one_hot_batch(seqs)
+    assert batch.shape == (3, 4, 4)
+    for i, s in enumerate(seqs):
+        np.testing.assert_array_equal(batch[i], one_hot(s))
+    np.testing.assert_array_equal(codes_to_one_hot(codes), batch)
+    with pytest.raises(InputError, match="different lengths"):
+        encode_batch(["ACGT", "ACG"])
+
+
+def test_reverse_complement_known_and_involution():
+    assert reverse_complement("AACGTN") == "NACGTT"
+    assert reverse_complement("acgR") == "Ycgt"
+    s = "ACGTTGCANNRYacgt"
+    assert reverse_complement(reverse_complement(s)) == s
+
+    codes = encode("AACGTN")
+    np.testing.assert_array_equal(reverse_complement(codes), encode("NACGTT"))
+    np.testing.assert_array_equal(reverse_complement(reverse_complement(codes)), codes)
+
+    x = one_hot("AACGTN")
+    np.testing.assert_array_equal(reverse_complement(x), one_hot("NACGTT"))
+    np.testing.assert_array_equal(reverse_complement(reverse_complement(x)), x)
+
+    t = torch.from_numpy(one_hot_batch(["AACGTN", "GGGTTA"]))
+    expected = torch.from_numpy(one_hot_batch(["NACGTT", "TAACCC"]))
+    assert torch.equal(reverse_complement(t), expected)
+
+
+def test_invalid_character_names_position():
+    with pytest.raises(InputError, match=r"'X' at position 4") as err:
+        encode("ACGXT", name="reads.fa record 2")
+    assert "reads.fa record 2" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_fit_length_centre_crop_and_pad():
+    codes = encode("ACGTACG")  # 7 bp
+    # crop: keep the centre; an odd surplus drops the extra base on the right
+    assert decode(fit_length(codes, 5)) == "CGTAC"
+    assert decode(fit_length(codes, 4)) == "CGTA"
+    # pad: centre with N; an odd deficit puts the extra N on the right
+    assert decode(fit_length(codes, 9)) == "NACGTACGN"
+    assert decode(fit_length(codes, 10)) == "NACGTACGNN"
+    assert fit_length(codes, 7) is codes
+    batch = encode_batch(["ACGTACG", "TTTTAAA"])
+    assert fit_length(batch, 3).shape == (2, 3)
