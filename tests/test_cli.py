@@ -84,11 +84,11 @@ def test_train_on_a_table(capsys, monkeypatch, tmp_path):
     from regzoo.data.encode import decode
     from regzoo.data.synthetic import planted_motif_codes
 
-    codes, labels = planted_motif_codes(600, 60, seed=4)
+    codes, labels = planted_motif_codes(2000, 60, seed=4)
     path = tmp_path / "seqs.tsv"
     pd.DataFrame({"sequence": [decode(c) for c in codes], "bound": labels.astype(int)}).to_csv(path, sep="\t", index=False)
     code, out, err = run(capsys, monkeypatch, "train", "--model", "deepbind", "--table", str(path),
-                         "--label-cols", "bound", "--out", str(tmp_path / "m"), "--max-epochs", "8")
+                         "--label-cols", "bound", "--out", str(tmp_path / "m"), "--max-epochs", "10", "--lr", "0.005")
     assert code == 0, err
     assert json.loads((tmp_path / "m" / "metrics.json").read_text())["test"]["auroc"] > 0.85
 

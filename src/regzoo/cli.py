@@ -71,10 +71,11 @@ def load_data(
     return bundled.load_task(task or "promoters", seq_len=seq_len, seed=seed)
 
 
-def task_metadata(data) -> dict:
+def task_metadata(data, seed: int) -> dict:
+    """What a saved model keeps of its data: enough to rebuild the same splits."""
     return {
         "name": data.name, "task_type": data.task_type, "label_names": list(data.label_names),
-        "seq_len": data.seq_len, "sizes": data.sizes(), "summary": data.summary,
+        "seq_len": data.seq_len, "sizes": data.sizes(), "seed": seed, "summary": data.summary,
     }
 
 
@@ -107,8 +108,9 @@ def tasks_cmd() -> None:
     table = Table(title="bundled tasks")
     table.add_column("name")
     table.add_column("description")
-    for name, description in bundled.describe_tasks().items():
-        table.add_row(name, description)
+    for name in bundled.list_tasks():
+        spec = bundled.TASKS[name]
+        table.add_row(name, f"{spec.description}; {spec.species}; {spec.seq_len} bp; from pip package {spec.package}")
     console.print(table)
 
 
@@ -158,7 +160,7 @@ def train_cmd(
         "wall_time_s": round(result.wall_time_s, 2), "stopped_by": result.stopped_by,
         "parameters": count_parameters(result.model), "history": result.history,
     }
-    save_model(out, result.model, task_metadata(data), training, {"valid": valid, "test": test})
+    save_model(out, result.model, task_metadata(data, seed), training, {"valid": valid, "test": test})
     _print_metrics(f"{model} test metrics", test)
     console.print(f"saved to {out}  ({training['parameters']:,} parameters, {result.epochs} epochs, {result.wall_time_s:.1f} s)")
 
@@ -175,7 +177,7 @@ def evaluate_cmd(
     valid_chroms: ValidChromsOpt = None,
     test_chroms: TestChromsOpt = None,
     task_type: TaskTypeOpt = None,
-    seed: SeedOpt = 0,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the data splits (default: the one the model was trained with).")] = None,
     json_out: Annotated[Path | None, typer.Option("--json-out", help="Also write the metrics here.")] = None,
 ) -> None:
     """Metrics of a saved model on the test split of a task (default: the bundled task it was trained on)."""
@@ -190,6 +192,8 @@ def evaluate_cmd(
 
         if task not in bundled.list_tasks():
             raise RegzooError(f"{model_dir}: trained on {task!r}, not a bundled task; give --table or --genome/--intervals")
+    if seed is None:
+        seed = int(trained_on.get("seed", 0))
     data = load_data(task, table, seq_col, label_cols, genome, intervals, valid_chroms, test_chroms,
                      trained_on.get("seq_len"), task_type or trained_on.get("task_type"), seed)
     if data.n_tasks != len(trained_on.get("label_names", [])):
@@ -222,11 +226,15 @@ def predict_cmd(
     if (fasta is None) == (table is None):
         raise RegzooError("give exactly one of --fasta or --table")
     model = load(model_dir)
-    if fasta is not None:
-        names, seqs = tables.read_fasta_sequences(fasta)
-    else:
-        names, seqs = tables.read_sequence_column(table, seq_col)
-    preds = predict(model, seqs, batch_size=batch_size, rc_average=rc_average)
+    source = fasta if fasta is not None else table
+    names, seqs = tables.read_sequences(source, seq_col)
+    codes, report = tables.fit_sequences(seqs, model.regzoo_task.get("seq_len"), source=str(source))
+    if report["n_cropped"] or report["n_padded"]:
+        err_console.print(
+            f"{source}: {report['n_cropped']} sequence(s) centre-cropped and {report['n_padded']} "
+            f"N-padded to the model's {report['seq_len']} bp"
+        )
+    preds = predict(model, codes, batch_size=batch_size, rc_average=rc_average)
     if preds.ndim == 3:  # profile model: one column per task and bin
         preds = preds.reshape(len(preds), -1)
         columns = [f"{t}_bin{b}" for t in model.regzoo_task["label_names"] for b in range(preds.shape[1] // len(model.regzoo_task["label_names"]))]

@@ -269,3 +269,65 @@ def fit_sequences(
         report["n_padded"],
     )
     return codes, report
+
+
+def read_fasta_records(path: str | os.PathLike) -> tuple[list[str], list[str]]:
+    """Plain FASTA (headers free-form, sequences may span lines, optionally gzip).
+
+    Returns:
+        ``(names, sequences)``: the first word of each header, and the sequences.
+
+    Raises:
+        InputError: missing file, no ``>`` header, sequence before the first header, a record
+            with an empty sequence (names file, line and record).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    names: list[str] = []
+    seqs: list[list[str]] = []
+    header_line: list[int] = []
+    with _open_text(path) as fh:
+        for lineno, line in enumerate(fh, start=1):
+            text = line.strip()
+            if not text:
+                continue
+            if text.startswith(">"):
+                fields = text[1:].split()
+                names.append(fields[0] if fields else f"record{len(names) + 1}")
+                seqs.append([])
+                header_line.append(lineno)
+            elif not names:
+                raise InputError(f"{path}:{lineno}: sequence before the first '>' header; expected FASTA")
+            else:
+                seqs[-1].append(text)
+    if not names:
+        raise InputError(f"{path}: no FASTA record ('>' header) found")
+    joined = ["".join(chunks) for chunks in seqs]
+    for i, seq in enumerate(joined):
+        if not seq:
+            raise InputError(f"{path}:{header_line[i]}: record {names[i]!r} has an empty sequence")
+    return names, joined
+
+
+def read_sequences(path: str | os.PathLike, seq_col: str = "sequence") -> tuple[list[str], list[str]]:
+    """Unlabelled sequences to score: a FASTA file, or a CSV/TSV with a ``seq_col`` column (and an
+    optional ``name``/``id`` column).
+
+    Returns:
+        ``(names, sequences)``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    if _suffix(path) in FASTA_SUFFIXES or _first_char(path) == ">":
+        return read_fasta_records(path)
+    df = _read_delimited(path)
+    if seq_col not in df.columns:
+        raise InputError(f"{path}: no column {seq_col!r}; available columns: {', '.join(df.columns)}")
+    empty = df[seq_col].str.strip() == ""
+    if empty.any():
+        raise InputError(f"{path}: line {int(df.index[empty][0])}: empty sequence")
+    id_col = next((c for c in df.columns if c.lower() in ID_COLUMNS), None)
+    names = list(df[id_col]) if id_col else [f"line{i}" for i in df.index]
+    return [str(n) for n in names], [s.strip() for s in df[seq_col]]
