@@ -34,6 +34,7 @@ __all__ = [
     "GlobalPool",
     "PositionAttention",
     "ResidualModule",
+    "blocks_out_len",
     "check_seq_len",
     "conv_len",
     "pool_len",
@@ -51,6 +52,13 @@ def conv_len(length: int, kernel: int, padding: int = 0, dilation: int = 1) -> i
 def pool_len(length: int, pool: int) -> int:
     """Output length of max pooling with width = stride = ``pool`` (floor, as PyTorch/Keras)."""
     return length // pool if pool > 1 else length
+
+
+def blocks_out_len(blocks: nn.Module | Sequence[nn.Module], length: int) -> int:
+    """Output length after a sequence of blocks that each define ``out_len``."""
+    for block in blocks:
+        length = block.out_len(length)
+    return length
 
 
 def check_seq_len(

@@ -1,0 +1,561 @@
+"""Blocks of the profile models (Basenji2, Enformer), written once.
+
+Layout: every block takes and returns channels-first tensors ``(batch, channels, length)``, as
+``nn.Conv1d`` does, except the transformer pieces, which work on ``(batch, length, channels)``
+like ``nn.Linear``/``nn.LayerNorm`` (the model switches layout with einops around them).
+
+Sources (read, then re-written): calico/basenji ``basenji/blocks.py``, ``basenji/layers.py``,
+``basenji/seqnn.py`` (2020 versions) and google-deepmind/deepmind-research ``enformer/enformer.py``,
+``enformer/attention_module.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import nn
+
+from regzoo.errors import InputError
+
+# ----------------------------------------------------------------------------------------------
+# Initialisation helpers (TF/Sonnet conventions, which differ from PyTorch's defaults)
+# ----------------------------------------------------------------------------------------------
+
+
+def variance_scaling_(weight: torch.Tensor, scale: float, fan_in: int) -> torch.Tensor:
+    """TF ``VarianceScaling(scale, "fan_in", "truncated_normal")``, in place.
+
+    ``scale=1`` is Sonnet's default ``Linear``/``Conv1D`` init (LeCun), ``scale=2`` is He /
+    Keras ``he_normal`` (both truncate at 2 std and rescale the std so the variance is exact).
+    """
+    std = math.sqrt(scale / fan_in) / 0.87962566103423978
+    return nn.init.trunc_normal_(weight, std=std, a=-2 * std, b=2 * std)
+
+
+def _fan_in(weight: torch.Tensor) -> int:
+    return weight.shape[1] * math.prod(weight.shape[2:])
+
+
+class SigmoidGELU(nn.Module):
+    """GELU as both official codes compute it: ``x * sigmoid(1.702 x)`` (Hendrycks & Gimpel §2)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.sigmoid(1.702 * x)
+
+
+# ----------------------------------------------------------------------------------------------
+# Convolution blocks
+# ----------------------------------------------------------------------------------------------
+
+
+class BasenjiConvBlock(nn.Module):
+    """Basenji's pre-activation block: GELU -> conv (no bias) -> BN -> [dropout] -> [max pool].
+
+    As ``conv_block`` in ``basenji/blocks.py``: 'same' padding, ``use_bias=False``, He-normal
+    kernels, batch norm with learnable scale and offset (scale initialised to 0 when the block
+    closes a residual branch, ``zero_init=True``), max pooling with 'same' padding.
+
+    Args:
+        in_channels, out_channels: conv channels.
+        kernel_size: conv width (odd).
+        dilation: conv dilation.
+        pool_size: max-pool width (1 = none).
+        dropout: dropout rate after batch norm.
+        bn_momentum: PyTorch convention (``1 - keras_momentum``; Keras 0.9 -> 0.1).
+        bn_eps: Keras' default 1e-3.
+        zero_init: initialise the batch-norm scale to 0 (residual branches).
+
+    Shapes: ``(batch, in_channels, L)`` -> ``(batch, out_channels, ceil(L / pool_size))``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int = 1,
+        dilation: int = 1,
+        pool_size: int = 1,
+        dropout: float = 0.0,
+        bn_momentum: float = 0.1,
+        bn_eps: float = 1e-3,
+        zero_init: bool = False,
+    ) -> None:
+        super().__init__()
+        self.act = SigmoidGELU()
+        self.conv = nn.Conv1d(
+            in_channels, out_channels, kernel_size, padding="same", dilation=dilation, bias=False
+        )
+        self.norm = nn.BatchNorm1d(out_channels, eps=bn_eps, momentum=bn_momentum)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.pool = nn.MaxPool1d(pool_size, ceil_mode=True) if pool_size > 1 else nn.Identity()
+        variance_scaling_(self.conv.weight, 2.0, _fan_in(self.conv.weight))
+        if zero_init:
+            nn.init.zeros_(self.norm.weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(self.dropout(self.norm(self.conv(self.act(x)))))
+
+
+class EnformerConvBlock(nn.Sequential):
+    """Enformer's pre-activation block: BN -> GELU -> conv (with bias), 'same' padding.
+
+    Batch norm: learnable scale (init 1) and offset; Sonnet moving averages with decay 0.9 =
+    PyTorch ``momentum=0.1``; eps 1e-5 (Sonnet and PyTorch default). Conv init: Sonnet's
+    default truncated normal with std ``1/sqrt(fan_in)``, zero bias.
+
+    Shapes: ``(batch, in_channels, L)`` -> ``(batch, out_channels, L)``.
+    """
+
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: int = 1, bn_momentum: float = 0.1
+    ) -> None:
+        conv = nn.Conv1d(in_channels, out_channels, kernel_size, padding="same")
+        variance_scaling_(conv.weight, 1.0, _fan_in(conv.weight))
+        nn.init.zeros_(conv.bias)
+        super().__init__(nn.BatchNorm1d(in_channels, momentum=bn_momentum), SigmoidGELU(), conv)
+
+
+class Residual(nn.Module):
+    """``x + module(x)``."""
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        self.module = module
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.module(x)
+
+
+class DilatedResidualBlock(nn.Module):
+    """Basenji2's dilated residual block (``dilated_residual`` in ``basenji/blocks.py``).
+
+    ``x + [conv_block(mid_channels, k, dilation) -> conv_block(channels, 1, dropout, BN scale
+    init 0)](x)``. Shapes: ``(batch, channels, L)`` -> same.
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        mid_channels: int,
+        dilation: int,
+        kernel_size: int = 3,
+        dropout: float = 0.0,
+        bn_momentum: float = 0.1,
+    ) -> None:
+        super().__init__()
+        self.branch = nn.Sequential(
+            BasenjiConvBlock(
+                channels, mid_channels, kernel_size, dilation, bn_momentum=bn_momentum
+            ),
+            BasenjiConvBlock(
+                mid_channels, channels, 1, dropout=dropout, bn_momentum=bn_momentum, zero_init=True
+            ),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.branch(x)
+
+
+def dilation_schedule(n_blocks: int, mult: float = 1.5, round_each: bool = True) -> list[int]:
+    """Dilations of Basenji2's dilated residual tower.
+
+    The rate starts at 1 and is multiplied by ``mult`` after each block; with ``round_each`` (the
+    cross2020 ``"round": true``) the running rate is rounded after every multiplication (numpy
+    round-half-to-even, as Python's ``round``). Default: 1, 2, 3, 4, 6, 9, 14, 21, 32, 48, 72.
+    """
+    rate, out = 1.0, []
+    for _ in range(n_blocks):
+        out.append(int(round(rate)))
+        rate *= mult
+        if round_each:
+            rate = float(round(rate))
+    return out
+
+
+def geometric_channels(start: float, mult: float, n: int) -> list[int]:
+    """Basenji's ``conv_tower`` widths: ``round(start * mult**i)`` (339 x 1.1776^i -> 339 ... 768)."""
+    return [int(round(start * mult**i)) for i in range(n)]
+
+
+def exponential_linspace_channels(start: int, end: int, n: int, divisible_by: int = 1) -> list[int]:
+    """Enformer's tower widths: ``n`` values from ``start`` to ``end`` growing geometrically, each
+    rounded to the nearest multiple of ``divisible_by`` (768 -> 1536, n=6, 128: 768, 896, 1024,
+    1152, 1280, 1536)."""
+    if n == 1:
+        return [end]
+    base = (end / start) ** (1 / (n - 1))
+    return [int(round(start * base**i / divisible_by) * divisible_by) for i in range(n)]
+
+
+# ----------------------------------------------------------------------------------------------
+# Pooling, cropping
+# ----------------------------------------------------------------------------------------------
+
+
+class AttentionPool1d(nn.Module):
+    """Enformer's softmax pooling: a weighted average over each window of ``pool_size``.
+
+    Per channel, weights are ``softmax`` over the window of learned logits ``W x`` (a pointwise
+    linear map without bias; softmax ignores shifts). ``init_scale * identity`` init: 0 gives
+    average pooling, Enformer's 2.0 makes each channel weight its own values (``softmax(2 x)``,
+    close to max pooling for large activations).
+
+    Shapes: ``(batch, channels, L)`` -> ``(batch, channels, L // pool_size)``; ``L`` must be a
+    multiple of ``pool_size``.
+    """
+
+    def __init__(self, channels: int, pool_size: int = 2, init_scale: float = 2.0) -> None:
+        super().__init__()
+        self.pool_size = pool_size
+        self.to_logits = nn.Conv1d(channels, channels, 1, bias=False)
+        with torch.no_grad():
+            self.to_logits.weight.copy_(init_scale * torch.eye(channels)[:, :, None])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] % self.pool_size:
+            raise ValueError(
+                f"AttentionPool1d: length {x.shape[-1]} is not a multiple of {self.pool_size}"
+            )
+        logits = rearrange(self.to_logits(x), "b c (n p) -> b c p n", p=self.pool_size)
+        windows = rearrange(x, "b c (n p) -> b c p n", p=self.pool_size)
+        if self.pool_size == 2:  # softmax of two logits = sigmoid of their difference (faster)
+            first = torch.sigmoid(logits[:, :, 0] - logits[:, :, 1])
+            return torch.lerp(windows[:, :, 1], windows[:, :, 0], first)
+        return (windows * logits.softmax(dim=2)).sum(dim=2)
+
+
+class TargetLengthCrop(nn.Module):
+    """Keep the central ``target_length`` positions of the last axis (Enformer's
+    ``TargetLengthCrop1D``; Basenji's ``Cropping1D(crop)`` is ``target_length = L - 2 crop``).
+
+    Shapes: ``(..., L)`` -> ``(..., target_length)``.
+    """
+
+    def __init__(self, target_length: int) -> None:
+        super().__init__()
+        self.target_length = target_length
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        length = x.shape[-1]
+        if length < self.target_length:
+            raise ValueError(f"cannot crop length {length} to {self.target_length}")
+        start = (length - self.target_length) // 2
+        return x[..., start : start + self.target_length]
+
+
+# ----------------------------------------------------------------------------------------------
+# Relative positional encodings (Enformer, attention_module.py)
+# ----------------------------------------------------------------------------------------------
+
+
+def exponential_basis(distances: torch.Tensor, n: int, seq_len: int) -> torch.Tensor:
+    """``exp(-ln2 |d| / h_k)`` with half-lives ``h_k = 2^linspace(3, log2 seq_len, n)``.
+
+    ``distances (P,)`` float64 -> ``(P, n)``.
+    """
+    half_life = 2.0 ** torch.linspace(3.0, math.log2(seq_len), n, dtype=torch.float64)
+    return torch.exp(-math.log(2.0) / half_life * distances.abs()[:, None])
+
+
+def central_mask_basis(distances: torch.Tensor, n: int) -> torch.Tensor:
+    """Step functions: feature ``k`` (1-based) is 1 where ``|d| < 2^k - 1``, else 0.
+
+    ``distances (P,)`` -> ``(P, n)``.
+    """
+    widths = 2.0 ** torch.arange(1, n + 1, dtype=torch.float64) - 1
+    return (widths[None, :] > distances.abs()[:, None]).to(torch.float64)
+
+
+def gamma_basis(distances: torch.Tensor, n: int, seq_len: int) -> torch.Tensor:
+    """Gamma densities of ``|d|`` with means ``linspace(seq_len/n, seq_len, n)`` and standard
+    deviation ``seq_len / (2n)``, plus 1e-8, each divided by its maximum over the distances
+    (so every feature peaks at 1). Computed in float64 (TF computes it in float32).
+
+    ``distances (P,)`` -> ``(P, n)``.
+    """
+    mean = torch.linspace(seq_len / n, seq_len, n, dtype=torch.float64)
+    std = seq_len / (2 * n)
+    concentration = (mean / std) ** 2
+    rate = mean / std**2
+    x = distances.abs()[:, None]
+    log_density = (
+        torch.xlogy(concentration - 1, x)
+        - rate * x
+        - (torch.lgamma(concentration) - concentration * torch.log(rate))
+    )
+    density = torch.exp(log_density) + 1e-8
+    return density / density.amax(dim=0, keepdim=True)
+
+
+@lru_cache(maxsize=16)
+def _relative_positional_features_cpu(
+    seq_len: int, n_features: int, symmetric: bool
+) -> torch.Tensor:
+    n_components = 3 if symmetric else 6
+    if n_features % n_components:
+        raise ValueError(
+            f"relative positional features: {n_features} is not divisible by {n_components} "
+            "(3 basis functions x (symmetric + sign) halves)"
+        )
+    n = n_features // n_components
+    with torch.device("cpu"):  # a cached constant: never on the meta device
+        distances = torch.arange(-seq_len + 1, seq_len, dtype=torch.float64)
+        features = torch.cat(
+            [
+                exponential_basis(distances, n, seq_len),
+                central_mask_basis(distances, n),
+                gamma_basis(distances, n, seq_len),
+            ],
+            dim=-1,
+        )
+        if not symmetric:
+            features = torch.cat([features, torch.sign(distances)[:, None] * features], dim=-1)
+    return features.float()
+
+
+def relative_positional_features(
+    seq_len: int, n_features: int, symmetric: bool = False
+) -> torch.Tensor:
+    """Enformer's relative positional features for distances ``-(seq_len-1) ... seq_len-1``.
+
+    The three basis families (exponential, central mask, gamma) get ``n_features / 6`` features
+    each, as functions of ``|d|``; the second half repeats them multiplied by ``sign(d)``, so the
+    features of ``d`` and ``-d`` differ only in the sign of that half (``symmetric=True`` keeps
+    the first half only, ``n_features / 3`` each).
+
+    Returns:
+        float32 ``(2 seq_len - 1, n_features)``; row ``i`` is distance ``i - (seq_len - 1)``.
+        Cached; do not modify in place.
+    """
+    return _relative_positional_features_cpu(int(seq_len), int(n_features), bool(symmetric))
+
+
+def relative_shift(logits: torch.Tensor) -> torch.Tensor:
+    """Turn logits indexed by relative distance into logits indexed by key position.
+
+    ``logits (..., T, 2T-1)`` with column ``m`` = distance ``m - (T-1)`` -> ``(..., T, T)`` with
+    ``out[..., i, j] = logits[..., i, (j - i) + T - 1]`` (distance = key - query).
+    """
+    t = logits.shape[-2]
+    pos = torch.arange(t, device=logits.device)
+    index = (pos[None, :] - pos[:, None] + t - 1).expand(*logits.shape[:-1], t)
+    return logits.gather(-1, index)
+
+
+# ----------------------------------------------------------------------------------------------
+# Transformer
+# ----------------------------------------------------------------------------------------------
+
+
+class RelativeMultiHeadAttention(nn.Module):
+    """Multi-head attention with Transformer-XL relative position logits (Enformer).
+
+    ``logits_ij = (q_i + r_w) . k_j + (q_i + r_r) . r_{j-i}`` with ``q`` scaled by
+    ``key_size**-0.5``, ``r_d`` a linear projection (no bias) of the relative positional features
+    of distance ``d``, and ``r_w`` / ``r_r`` learned per-head biases (content and position).
+    q/k/v/r projections have no bias, init VarianceScaling(2.0); the output projection has a bias
+    and is zero-initialised (each block starts as the identity). Dropout on the positional
+    features and on the attention weights.
+
+    Shapes: ``(batch, T, dim)`` -> ``(batch, T, dim)``.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        n_heads: int = 8,
+        key_size: int = 64,
+        value_size: int | None = None,
+        n_rel_pos_features: int | None = None,
+        attn_dropout: float = 0.05,
+        pos_dropout: float = 0.01,
+        symmetric: bool = False,
+    ) -> None:
+        super().__init__()
+        value_size = value_size or dim // n_heads
+        self.n_heads, self.key_size = n_heads, key_size
+        self.n_rel_pos_features = n_rel_pos_features or dim // n_heads
+        self.symmetric = symmetric
+        self.attn_dropout = attn_dropout
+        n_components = 3 if symmetric else 6
+        if self.n_rel_pos_features % n_components:
+            raise ValueError(
+                f"n_rel_pos_features={self.n_rel_pos_features} must be divisible by {n_components}"
+            )
+        self.to_q = nn.Linear(dim, key_size * n_heads, bias=False)
+        self.to_k = nn.Linear(dim, key_size * n_heads, bias=False)
+        self.to_v = nn.Linear(dim, value_size * n_heads, bias=False)
+        self.to_rel_k = nn.Linear(self.n_rel_pos_features, key_size * n_heads, bias=False)
+        self.to_out = nn.Linear(value_size * n_heads, dim)
+        self.r_w_bias = nn.Parameter(torch.empty(1, n_heads, 1, key_size))
+        self.r_r_bias = nn.Parameter(torch.empty(1, n_heads, 1, key_size))
+        self.pos_dropout = nn.Dropout(pos_dropout)
+        for layer in (self.to_q, self.to_k, self.to_v, self.to_rel_k):
+            variance_scaling_(layer.weight, 2.0, layer.in_features)
+        for bias in (self.r_w_bias, self.r_r_bias):  # Sonnet's fan-in of (1, H, 1, K) is H
+            variance_scaling_(bias, 2.0, n_heads)
+        nn.init.zeros_(self.to_out.weight)
+        nn.init.zeros_(self.to_out.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = x.shape[1]
+        q, k, v = (
+            rearrange(f(x), "b t (h d) -> b h t d", h=self.n_heads)
+            for f in (self.to_q, self.to_k, self.to_v)
+        )
+        q = q * self.key_size**-0.5
+        features = relative_positional_features(t, self.n_rel_pos_features, self.symmetric)
+        features = self.pos_dropout(features.to(device=x.device, dtype=x.dtype))
+        rel_k = rearrange(self.to_rel_k(features), "m (h d) -> h m d", h=self.n_heads)
+        rel_logits = relative_shift(torch.einsum("bhid,hmd->bhim", q + self.r_r_bias, rel_k))
+        out = F.scaled_dot_product_attention(
+            q + self.r_w_bias,
+            k,
+            v,
+            attn_mask=rel_logits,
+            dropout_p=self.attn_dropout if self.training else 0.0,
+            scale=1.0,  # q is already scaled (before the biases are added, as in Enformer)
+        )
+        return self.to_out(rearrange(out, "b h t d -> b t (h d)"))
+
+
+class TransformerBlock(nn.Module):
+    """Enformer's pre-norm transformer layer.
+
+    ``x + Dropout(MHA(LayerNorm(x)))`` then
+    ``x + Dropout(Linear(ReLU(Dropout(Linear_2C(LayerNorm(x))))))``.
+
+    Shapes: ``(batch, T, dim)`` -> same.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        n_heads: int = 8,
+        key_size: int = 64,
+        value_size: int | None = None,
+        n_rel_pos_features: int | None = None,
+        dropout: float = 0.4,
+        attn_dropout: float = 0.05,
+        pos_dropout: float = 0.01,
+    ) -> None:
+        super().__init__()
+        self.attention = Residual(
+            nn.Sequential(
+                nn.LayerNorm(dim),
+                RelativeMultiHeadAttention(
+                    dim,
+                    n_heads,
+                    key_size,
+                    value_size,
+                    n_rel_pos_features,
+                    attn_dropout,
+                    pos_dropout,
+                ),
+                nn.Dropout(dropout),
+            )
+        )
+        linear_in, linear_out = nn.Linear(dim, 2 * dim), nn.Linear(2 * dim, dim)
+        for layer in (linear_in, linear_out):  # Sonnet Linear default init
+            variance_scaling_(layer.weight, 1.0, layer.in_features)
+            nn.init.zeros_(layer.bias)
+        self.mlp = Residual(
+            nn.Sequential(
+                nn.LayerNorm(dim),
+                linear_in,
+                nn.Dropout(dropout),
+                nn.ReLU(),
+                linear_out,
+                nn.Dropout(dropout),
+            )
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.mlp(self.attention(x))
+
+
+# ----------------------------------------------------------------------------------------------
+# Bins and the scalar head
+# ----------------------------------------------------------------------------------------------
+
+PROFILE_OUTPUTS = ("profile", "scalar")
+
+
+def profile_bins(
+    seq_len: int,
+    bin_size: int,
+    output: str,
+    crop: int | None,
+    target_bins: int | None,
+    default_crop_fraction: float,
+) -> tuple[int, int]:
+    """Output bins and input padding of a profile model built for ``seq_len``.
+
+    The trunk downsamples by ``bin_size``; the output keeps the central bins after cropping
+    ``crop`` bins per side, or exactly ``target_bins``, or by default
+    ``int(bins * default_crop_fraction)`` per side (the published fraction).
+
+    Returns:
+        ``(n_bins, pad)``: output bins, and the N columns added to the input (scalar mode only).
+
+    Raises:
+        InputError: unknown ``output``; in profile mode, ``seq_len`` not a multiple of
+            ``bin_size``; a crop that leaves no bin.
+    """
+    if output not in PROFILE_OUTPUTS:
+        raise InputError(f"output={output!r}; expected 'profile' or 'scalar'")
+    pad = (-seq_len) % bin_size
+    if pad and output == "profile":
+        raise InputError(
+            f"seq_len={seq_len} is not a multiple of the bin size {bin_size} (the trunk's "
+            "downsampling); use a multiple, or output='scalar' (pads with N)"
+        )
+    bins = (seq_len + pad) // bin_size
+    if crop is not None and target_bins is not None:
+        raise InputError("give crop or target_bins, not both")
+    if target_bins is None:
+        crop = int(bins * default_crop_fraction) if crop is None else crop
+        target_bins = bins - 2 * crop
+    if not 1 <= target_bins <= bins:
+        raise InputError(
+            f"seq_len={seq_len} gives {bins} bins of {bin_size} bp: too short for "
+            f"{target_bins} output bins"
+        )
+    return target_bins, pad
+
+
+SCALAR_POOLS = ("mean", "max", "attention")
+
+
+class ScalarHead(nn.Module):
+    """Pool a profile head's pre-activation over bins into one logit per task.
+
+    ``(batch, n_tasks, n_bins)`` (pre-softplus) -> ``(batch, n_tasks)`` logits. Modes:
+
+    - ``"mean"``: mean over bins. The head is linear, so this equals the profile head applied to
+      the mean trunk embedding; every bin's evidence counts equally.
+    - ``"max"``: maximum over bins (the strongest bin decides).
+    - ``"attention"`` (default of the profile models): ``sum_b softmax_b(w_t z_tb) z_tb``, a
+      softmax-weighted mean with one learned sharpness ``w_t`` per task, initialised to 1 (and
+      equal to ``"mean"`` at ``w=0``, approaching ``"max"`` as ``w`` grows). A motif that sits in
+      one bin raises the logit without being averaged away, and gradients reach every bin.
+    """
+
+    def __init__(self, n_tasks: int, pool: str = "attention") -> None:
+        super().__init__()
+        if pool not in SCALAR_POOLS:
+            raise ValueError(f"scalar pool {pool!r}; expected one of {', '.join(SCALAR_POOLS)}")
+        self.pool = pool
+        self.sharpness = nn.Parameter(torch.ones(n_tasks, 1)) if pool == "attention" else None
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if self.pool == "mean":
+            return z.mean(dim=-1)
+        if self.pool == "max":
+            return z.amax(dim=-1)
+        weights = (self.sharpness * z).softmax(dim=-1)
+        return (weights * z).sum(dim=-1)
