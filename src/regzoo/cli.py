@@ -21,8 +21,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+# wide tables stay readable when the output goes to a file or a CI log (rich assumes 80 columns)
+console = Console() if sys.stdout.isatty() else Console(width=180)
+err_console = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=180)
 
 # ---- shared data options -------------------------------------------------------------------
 TaskOpt = Annotated[str | None, typer.Option("--task", help="A bundled task (see `regzoo tasks`), e.g. promoters.")]

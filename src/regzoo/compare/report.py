@@ -64,6 +64,8 @@ def format_cell(row: pd.Series, column: str) -> str:
         return "-"
     if column == "parameters":
         return f"{int(value):,}"
+    if column == "epochs":
+        return f"{value:g}"
     if column in ("train_time_s", "peak_memory_mb", "throughput_seq_s"):
         return f"{value:,.0f}"
     return str(value)
@@ -83,7 +85,7 @@ def print_leaderboard(frame: pd.DataFrame, task_type: str, title: str, console=N
     from rich.console import Console
     from rich.table import Table
 
-    console = console or Console()
+    console = console or Console(width=None if Console().is_terminal else 180)
     table = Table(title=title)
     columns = [c for c in display_columns(task_type) if c != "error" or frame["error"].astype(bool).any()]
     for c in columns:
@@ -109,6 +111,7 @@ def make_plots(results: list[RunResult], frame: pd.DataFrame, task_type: str, ou
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator, NullFormatter
 
     primary = PRIMARY_METRIC[task_type][0]
     ok = frame[frame["status"] == "ok"]
@@ -147,6 +150,7 @@ def make_plots(results: list[RunResult], frame: pd.DataFrame, task_type: str, ou
             ax.plot(epochs, [h.get(f"val/{primary}", np.nan) for h in run.history], marker="o",
                     color=colors[name], label=name)
     ax.set(xlabel="epoch", ylabel=f"validation {primary}", title="Learning curves (first seed)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(fontsize=8)
     plots["learning_curves"] = _figure_png(fig)
 
@@ -159,6 +163,7 @@ def make_plots(results: list[RunResult], frame: pd.DataFrame, task_type: str, ou
             ax.annotate(row["model"], (float(row[column]), row[primary]), fontsize=8,
                         xytext=(4, 3), textcoords="offset points")
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set(xlabel=label, ylabel=f"test {primary}", title=f"Test {primary} vs {label.split(',')[0].split(' (')[0]}")
         plots[key] = _figure_png(fig)
 
