@@ -42,7 +42,7 @@ CARD = ModelCard(
     # no published count: computed for the configuration below (PyTorch LSTM convention)
     published_params=55_713,
     # conv 16/32, BiLSTM 16 per direction, attention 16, dense 32. The BiLSTM runs over every
-    # base: fwd+bwd of a batch of 64 x 1000 bp ~0.12 s on 2 CPU cores (torch 2.13).
+    # base: fwd+bwd of a batch of 64 x 1000 bp 0.113 s (2 threads) / 0.128 s (1 thread), 2-core CPU.
     compact={
         "cnn_channels": (16, 32),
         "lstm_hidden": 16,

@@ -32,8 +32,8 @@ CARD = ModelCard(
     # no published count: computed for the configuration below (PyTorch LSTM convention)
     published_params=239_425,
     # BiLSTM 16 per direction, conv(32, 10), pool 4, dense 32. The BiLSTM runs over every base,
-    # so its sequential cost grows with seq_len: fwd+bwd of a batch of 64 x 1000 bp ~0.12 s on
-    # 2 CPU cores (torch 2.13).
+    # so its sequential cost grows with seq_len: fwd+bwd of a batch of 64 x 1000 bp 0.117 s
+    # (2 threads) / 0.129 s (1 thread), 2-core CPU.
     compact={"lstm_hidden": 16, "conv_channels": 32, "hidden": 32},
     published_results=(
         "Sn 87.12%, Sp 91.06%, ACC 89.19%, MCC 0.783 over the 690 ENCODE ChIP-seq experiments "

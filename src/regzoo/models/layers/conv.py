@@ -61,9 +61,7 @@ def blocks_out_len(blocks: nn.Module | Sequence[nn.Module], length: int) -> int:
     return length
 
 
-def check_seq_len(
-    model: str, seq_len: int, out_len: Callable[[int], int], min_out: int = 1
-) -> int:
+def check_seq_len(model: str, seq_len: int, out_len: Callable[[int], int], min_out: int = 1) -> int:
     """Raise if ``seq_len`` is too short; otherwise return ``out_len(seq_len)``.
 
     Args:
