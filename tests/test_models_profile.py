@@ -16,7 +16,7 @@ from safetensors.torch import load_file, save_file
 
 from _zoo_helpers import fit_planted
 from regzoo.data.synthetic import planted_motif_task
-from regzoo.errors import InputError
+from regzoo.errors import InputError, NameNotFoundError
 from regzoo.models import card, count_parameters, create
 from regzoo.models.layers.profile import (
     AttentionPool1d,
@@ -55,6 +55,16 @@ SMALL = {
         "n_tasks_mouse": 5,
     },
 }
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Run this module on one intra-op thread (restored afterwards): on the 2-core test machine,
+    shared with other processes, two spinning OpenMP threads trained ~20x slower than one."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def one_hot(batch: int, length: int, seed: int = 0) -> torch.Tensor:
@@ -116,6 +126,10 @@ def test_published_output_shapes_on_meta(name):
     assert y.shape == (2, c.n_tasks, 896)
     assert (model.n_bins, model.bin_size, model.output_kind) == (896, 128, "profile")
     assert c.n_bins == 896 and c.output == "profile"
+    with torch.device("meta"):  # published widths on a 1000-bp sequence-level task
+        scalar = create(name, seq_len=1000, n_tasks=2, output="scalar")
+        assert scalar(torch.zeros(3, 4, 1000)).shape == (3, 2)
+    assert scalar.n_bins == (8 if name == "basenji" else 6)  # 1024 / 128 bins, cropped
 
 
 def test_enformer_two_heads_on_meta():
@@ -191,7 +205,7 @@ def test_profile_mode_rejects_bad_lengths():
     model = create("enformer", seq_len=2048, n_tasks=1, **SMALL["enformer"])
     with pytest.raises(InputError, match="multiple"):
         model(one_hot(1, 2000))
-    with pytest.raises(InputError, match="head"):
+    with pytest.raises(NameNotFoundError, match="unknown head 'rat'"):
         model(one_hot(1, 2048), head="rat")
 
 

@@ -104,8 +104,10 @@ class EnformerConvBlock(nn.Sequential):
     """Enformer's pre-activation block: BN -> GELU -> conv (with bias), 'same' padding.
 
     Batch norm: learnable scale (init 1) and offset; Sonnet moving averages with decay 0.9 =
-    PyTorch ``momentum=0.1``; eps 1e-5 (Sonnet and PyTorch default). Conv init: Sonnet's
-    default truncated normal with std ``1/sqrt(fan_in)``, zero bias.
+    PyTorch ``momentum=0.1`` (PyTorch's running statistics start at 0/1 where Sonnet's EMA is
+    zero-debiased); eps 1e-5 (``snt.distribute.CrossReplicaBatchNorm``'s default, and
+    PyTorch's). Conv init: Sonnet's default truncated normal with std ``1/sqrt(fan_in)``, zero
+    bias.
 
     Shapes: ``(batch, in_channels, L)`` -> ``(batch, out_channels, L)``.
     """
@@ -536,16 +538,16 @@ class ScalarHead(nn.Module):
 
     ``(batch, n_tasks, n_bins)`` (pre-softplus) -> ``(batch, n_tasks)`` logits. Modes:
 
-    - ``"mean"``: mean over bins. The head is linear, so this equals the profile head applied to
-      the mean trunk embedding; every bin's evidence counts equally.
-    - ``"max"``: maximum over bins (the strongest bin decides).
-    - ``"attention"`` (default of the profile models): ``sum_b softmax_b(w_t z_tb) z_tb``, a
-      softmax-weighted mean with one learned sharpness ``w_t`` per task, initialised to 1 (and
-      equal to ``"mean"`` at ``w=0``, approaching ``"max"`` as ``w`` grows). A motif that sits in
-      one bin raises the logit without being averaged away, and gradients reach every bin.
+    - ``"mean"`` (the profile models' default): mean over bins. The head is linear, so this is
+      the profile head applied to the mean trunk embedding; no parameters. On planted-motif tasks
+      it learned as fast as ``"attention"`` and faster than ``"max"``.
+    - ``"max"``: maximum over bins (the strongest bin decides; gradient reaches one bin).
+    - ``"attention"``: ``sum_b softmax_b(w_t z_tb) z_tb``, a softmax-weighted mean with one
+      learned sharpness ``w_t`` per task, initialised to 1; ``w=0`` is ``"mean"``, large ``w``
+      approaches ``"max"``.
     """
 
-    def __init__(self, n_tasks: int, pool: str = "attention") -> None:
+    def __init__(self, n_tasks: int, pool: str = "mean") -> None:
         super().__init__()
         if pool not in SCALAR_POOLS:
             raise ValueError(f"scalar pool {pool!r}; expected one of {', '.join(SCALAR_POOLS)}")
