@@ -22,6 +22,7 @@ from regzoo.data.encode import (
 from regzoo.data.genome import Genome, cache_dir
 from regzoo.data.gff import read_gff
 from regzoo.data.intervals import read_bed, split_by_chrom
+from regzoo.data.shuffle import dinucleotide_shuffle, shuffled_negatives
 from regzoo.data.sources import from_fasta, from_intervals, from_table, infer_task_type
 from regzoo.data.synthetic import planted_motif_task
 from regzoo.data.tables import fit_sequences, read_table
@@ -35,6 +36,7 @@ __all__ = [
     "cache_dir",
     "codes_to_one_hot",
     "decode",
+    "dinucleotide_shuffle",
     "encode",
     "encode_batch",
     "fit_length",
@@ -52,6 +54,7 @@ __all__ = [
     "read_bed",
     "read_gff",
     "read_table",
+    "shuffled_negatives",
     "reverse_complement",
     "split_by_chrom",
 ]
