@@ -151,7 +151,7 @@ def make_plots(results: list[RunResult], frame: pd.DataFrame, task_type: str, ou
                     color=colors[name], label=name)
     ax.set(xlabel="epoch", ylabel=f"validation {primary}", title="Learning curves (first seed)")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     plots["learning_curves"] = _figure_png(fig)
 
     for key, column, label in (("score_vs_parameters", "parameters", "parameters (log scale)"),
@@ -162,8 +162,12 @@ def make_plots(results: list[RunResult], frame: pd.DataFrame, task_type: str, ou
                         fmt="o", color=colors[row["model"]], capsize=3)
             ax.annotate(row["model"], (float(row[column]), row[primary]), fontsize=8,
                         xytext=(4, 3), textcoords="offset points")
-        ax.set_xscale("log")
-        ax.xaxis.set_minor_formatter(NullFormatter())
+        values = ok[column].astype(float)
+        if len(values) and values.min() > 0 and values.max() / values.min() > 10:
+            ax.set_xscale("log")  # parameters span orders of magnitude; times usually do not
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        else:
+            label = label.replace(" (log scale)", "")
         ax.set(xlabel=label, ylabel=f"test {primary}", title=f"Test {primary} vs {label.split(',')[0].split(' (')[0]}")
         plots[key] = _figure_png(fig)
 
@@ -231,11 +235,13 @@ def render_html(frame: pd.DataFrame, plots: dict[str, bytes], task, settings: Co
         f"<figcaption>{esc(key.replace('_', ' '))}</figcaption></figure>"
         for key, png in plots.items()
     )
-    summary = task.summary or {}
+    header = {"task": task.name, "task type": task.task_type, "sequence length": task.seq_len,
+              "labels": ", ".join(task.label_names), "sizes": task.sizes()}
+    summary = {k: v for k, v in (task.summary or {}).items()
+               if k not in ("task_type", "label_names", "seq_len", "sizes", "name")}
     data_rows = "".join(
         f"<tr><th>{esc(str(k))}</th><td>{esc(json.dumps(v) if not isinstance(v, str) else v)}</td></tr>"
-        for k, v in {"task": task.name, "task type": task.task_type, "sequence length": task.seq_len,
-                     "labels": ", ".join(task.label_names), "sizes": task.sizes(), **summary}.items()
+        for k, v in {**header, **summary}.items()
     )
     settings_rows = "".join(
         f"<tr><th>{esc(k)}</th><td>{esc(str(v))}</td></tr>" for k, v in vars(settings).items()
@@ -252,6 +258,7 @@ tr.failed td {{ color: #a00; }}
 figure {{ display: inline-block; margin: 0.5rem; vertical-align: top; }}
 figure img {{ max-width: 560px; }} figcaption {{ text-align: center; color: #555; }}
 .kv th {{ text-align: left; }} .kv td {{ text-align: left; }}
+.note {{ color: #555; font-size: 0.85rem; max-width: 900px; }}
 </style></head><body>
 <h1>regzoo compare — {esc(task.name)}</h1>
 <p>Every architecture was trained on the same splits with the same seeds, optimiser and budget
@@ -259,6 +266,9 @@ and scored on the same held-out test split. Ranked by test {esc(PRIMARY_METRIC[t
 {wall}
 <h2>Leaderboard</h2>
 <table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
+<p class="note">Metrics on the test split (mean ± sd over seeds when there are several). Train time is
+wall-clock training time; inference is sequences per second on the test inputs; peak memory is the
+peak CUDA allocation on a GPU, or on a CPU the peak resident memory the run added to the process.</p>
 <h2>Plots</h2>
 {images}
 <h2>Data</h2>
