@@ -31,8 +31,19 @@ def test_help_is_complete(capsys, monkeypatch):
     for command in ("models", "tasks", "train", "evaluate", "predict", "compare"):
         assert command in out
     code, out, _ = run(capsys, monkeypatch, "train", "--help")
-    for option in ("--model", "--task", "--table", "--label-cols", "--genome", "--intervals", "--out",
-                   "--max-epochs", "--seq-len", "--batch-size", "--seed"):
+    for option in (
+        "--model",
+        "--task",
+        "--table",
+        "--label-cols",
+        "--genome",
+        "--intervals",
+        "--out",
+        "--max-epochs",
+        "--seq-len",
+        "--batch-size",
+        "--seed",
+    ):
         assert option in out, option
 
 
@@ -40,8 +51,17 @@ def test_models_lists_all_nine(capsys, monkeypatch):
     code, out, _ = run(capsys, monkeypatch, "models", "--json")
     assert code == 0
     cards = json.loads(out)
-    assert [c["name"] for c in cards] == ["deepbind", "deepsea", "basset", "danq", "expresnet",
-                                         "basenji", "deepsite", "deep6mapred", "enformer"] or len(cards) == 9
+    assert [c["name"] for c in cards] == [
+        "deepbind",
+        "deepsea",
+        "basset",
+        "danq",
+        "expresnet",
+        "basenji",
+        "deepsite",
+        "deep6mapred",
+        "enformer",
+    ] or len(cards) == 9
     assert all(c["published_params"] > 0 for c in cards)
     code, out, _ = run(capsys, monkeypatch, "models")
     assert "52,843,119" in out  # DeepSEA's published parameter count
@@ -49,8 +69,21 @@ def test_models_lists_all_nine(capsys, monkeypatch):
 
 def test_train_evaluate_predict_end_to_end(capsys, monkeypatch, tmp_path):
     out_dir = tmp_path / "model"
-    code, out, err = run(capsys, monkeypatch, "train", "--model", "deepbind", "--task", TINY,
-                         "--out", str(out_dir), "--max-epochs", "2", "--seed", "1")
+    code, out, err = run(
+        capsys,
+        monkeypatch,
+        "train",
+        "--model",
+        "deepbind",
+        "--task",
+        TINY,
+        "--out",
+        str(out_dir),
+        "--max-epochs",
+        "2",
+        "--seed",
+        "1",
+    )
     assert code == 0, err
     assert "auroc" in out
     for name in ("model.safetensors", "config.json", "metrics.json"):
@@ -60,14 +93,25 @@ def test_train_evaluate_predict_end_to_end(capsys, monkeypatch, tmp_path):
     config = json.loads((out_dir / "config.json").read_text())
     assert config["task"]["name"] == TINY and config["training"]["epochs"] >= 1
 
-    code, out, err = run(capsys, monkeypatch, "evaluate", str(out_dir), "--json-out", str(tmp_path / "m.json"))
+    code, out, err = run(
+        capsys, monkeypatch, "evaluate", str(out_dir), "--json-out", str(tmp_path / "m.json")
+    )
     assert code == 0, err
     payload = json.loads(out.strip().splitlines()[-1])
     assert payload["metrics"]["auroc"] == pytest.approx(metrics["test"]["auroc"], abs=1e-6)
 
     fasta = tmp_path / "query.fa"
     fasta.write_text(">a\n" + "ACGT" * 100 + "\n>b\n" + "TTGACA" * 20 + "\n")
-    code, _, err = run(capsys, monkeypatch, "predict", str(out_dir), "--fasta", str(fasta), "-o", str(tmp_path / "p.tsv"))
+    code, _, err = run(
+        capsys,
+        monkeypatch,
+        "predict",
+        str(out_dir),
+        "--fasta",
+        str(fasta),
+        "-o",
+        str(tmp_path / "p.tsv"),
+    )
     assert code == 0, err
     preds = pd.read_csv(tmp_path / "p.tsv", sep="\t")
     assert list(preds["name"]) == ["a", "b"] and preds.shape == (2, 2)
@@ -75,7 +119,16 @@ def test_train_evaluate_predict_end_to_end(capsys, monkeypatch, tmp_path):
 
     table = tmp_path / "query.csv"
     table.write_text("id,sequence\nx,ACGTACGT\ny,GGGGCCCC\n")
-    code, _, err = run(capsys, monkeypatch, "predict", str(out_dir), "--table", str(table), "-o", str(tmp_path / "q.tsv"))
+    code, _, err = run(
+        capsys,
+        monkeypatch,
+        "predict",
+        str(out_dir),
+        "--table",
+        str(table),
+        "-o",
+        str(tmp_path / "q.tsv"),
+    )
     assert code == 0, err
     assert len(pd.read_csv(tmp_path / "q.tsv", sep="\t")) == 2
 
@@ -86,9 +139,26 @@ def test_train_on_a_table(capsys, monkeypatch, tmp_path):
 
     codes, labels = planted_motif_codes(2000, 60, seed=4)
     path = tmp_path / "seqs.tsv"
-    pd.DataFrame({"sequence": [decode(c) for c in codes], "bound": labels.astype(int)}).to_csv(path, sep="\t", index=False)
-    code, out, err = run(capsys, monkeypatch, "train", "--model", "deepbind", "--table", str(path),
-                         "--label-cols", "bound", "--out", str(tmp_path / "m"), "--max-epochs", "10", "--lr", "0.005")
+    pd.DataFrame({"sequence": [decode(c) for c in codes], "bound": labels.astype(int)}).to_csv(
+        path, sep="\t", index=False
+    )
+    code, out, err = run(
+        capsys,
+        monkeypatch,
+        "train",
+        "--model",
+        "deepbind",
+        "--table",
+        str(path),
+        "--label-cols",
+        "bound",
+        "--out",
+        str(tmp_path / "m"),
+        "--max-epochs",
+        "10",
+        "--lr",
+        "0.005",
+    )
     assert code == 0, err
     assert json.loads((tmp_path / "m" / "metrics.json").read_text())["test"]["auroc"] > 0.85
 
@@ -96,8 +166,14 @@ def test_train_on_a_table(capsys, monkeypatch, tmp_path):
 @pytest.mark.parametrize(
     "args, expected",
     [
-        (["train", "--model", "nosuch", "--task", TINY, "--out", "x"], "unknown model 'nosuch'; valid models:"),
-        (["train", "--model", "deepbind", "--task", "nosuch", "--out", "x"], "unknown task 'nosuch'"),
+        (
+            ["train", "--model", "nosuch", "--task", TINY, "--out", "x"],
+            "unknown model 'nosuch'; valid models:",
+        ),
+        (
+            ["train", "--model", "deepbind", "--task", "nosuch", "--out", "x"],
+            "unknown task 'nosuch'",
+        ),
         (["train", "--model", "deepbind", "--table", "missing.csv", "--out", "x"], "missing.csv"),
         (["evaluate", "no-such-dir"], "no-such-dir: not a directory"),
         (["predict", "no-such-dir", "--fasta", "a.fa", "-o", "x.tsv"], "no-such-dir"),
@@ -115,10 +191,31 @@ def test_bad_input_one_line_error(capsys, monkeypatch, tmp_path, args, expected)
 def test_bad_table_errors(capsys, monkeypatch, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("sequence,label\nACGT,1\nACGA,yes\n")
-    code, _, err = run(capsys, monkeypatch, "train", "--model", "deepbind", "--table", str(bad), "--out", str(tmp_path / "m"))
+    code, _, err = run(
+        capsys,
+        monkeypatch,
+        "train",
+        "--model",
+        "deepbind",
+        "--table",
+        str(bad),
+        "--out",
+        str(tmp_path / "m"),
+    )
     assert code == 2 and "bad.csv" in err and "Traceback" not in err
-    code, _, err = run(capsys, monkeypatch, "train", "--model", "deepbind", "--table", str(bad),
-                       "--label-cols", "nope", "--out", str(tmp_path / "m"))
+    code, _, err = run(
+        capsys,
+        monkeypatch,
+        "train",
+        "--model",
+        "deepbind",
+        "--table",
+        str(bad),
+        "--label-cols",
+        "nope",
+        "--out",
+        str(tmp_path / "m"),
+    )
     assert code == 2 and "nope" in err and "Traceback" not in err
 
 
@@ -131,10 +228,22 @@ def test_saved_model_dir_without_files(capsys, monkeypatch, tmp_path):
 
 def test_console_script_exit_status(tmp_path):
     """The installed entry point: an error is one line on stderr, status 2, no traceback."""
-    proc = subprocess.run([sys.executable, "-c", "from regzoo.cli import main; main()", "models", "--bogus"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", "from regzoo.cli import main; main()", "models", "--bogus"],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
-    proc = subprocess.run([sys.executable, "-c", "from regzoo.cli import main; main()", "evaluate", str(tmp_path / "x")],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from regzoo.cli import main; main()",
+            "evaluate",
+            str(tmp_path / "x"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1

@@ -46,8 +46,20 @@ def test_outputs_have_every_field(first, task):
     out, results, frame = first
     assert all(r.status == "ok" for r in results)
     csv = pd.read_csv(out / "leaderboard.csv")
-    for column in ["rank", "model", "auroc", "auprc", "accuracy", "mcc", "parameters", "train_time_s",
-                   "epochs", "throughput_seq_s", "peak_memory_mb", "status"]:
+    for column in [
+        "rank",
+        "model",
+        "auroc",
+        "auprc",
+        "accuracy",
+        "mcc",
+        "parameters",
+        "train_time_s",
+        "epochs",
+        "throughput_seq_s",
+        "peak_memory_mb",
+        "status",
+    ]:
         assert column in csv.columns, column
         assert csv[column].notna().all(), column
     assert sorted(csv["model"]) == sorted(MODELS)
@@ -60,7 +72,9 @@ def test_outputs_have_every_field(first, task):
         assert png.startswith(b"\x89PNG"), name
     parser = _Images()
     parser.feed((out / "report.html").read_text())
-    assert len(parser.images) == 5 and all(s.startswith("data:image/png;base64,") for s in parser.images)
+    assert len(parser.images) == 5 and all(
+        s.startswith("data:image/png;base64,") for s in parser.images
+    )
     assert parser.tables >= 3  # leaderboard, data, settings
 
 
@@ -81,7 +95,9 @@ def test_resume_skips_finished_runs(first, task):
     assert [r.metrics for r in again] == [r.metrics for r in results]
     # a different budget is a different configuration: not skipped
     messages.clear()
-    compare(task, ["deepbind"], out, CompareSettings(max_epochs=1), progress=False, log=messages.append)
+    compare(
+        task, ["deepbind"], out, CompareSettings(max_epochs=1), progress=False, log=messages.append
+    )
     assert not any("skipped" in m for m in messages)
 
 
@@ -97,11 +113,26 @@ class _Broken(nn.Module):
 
 
 def test_failing_model_is_reported_not_fatal(task, tmp_path):
-    card = registry.ModelCard(name="broken-test", family="test", paper="-", year=2026, seq_len=100,
-                              n_tasks=1, output="scalar", published_params=0)
+    card = registry.ModelCard(
+        name="broken-test",
+        family="test",
+        paper="-",
+        year=2026,
+        seq_len=100,
+        n_tasks=1,
+        output="scalar",
+        published_params=0,
+    )
     registry.register(card)(_Broken)
     try:
-        results = compare(task, ["broken-test", "deepbind"], tmp_path, SETTINGS, progress=False, log=lambda m: None)
+        results = compare(
+            task,
+            ["broken-test", "deepbind"],
+            tmp_path,
+            SETTINGS,
+            progress=False,
+            log=lambda m: None,
+        )
         frame = write_outputs(results, task, SETTINGS, tmp_path)
     finally:
         registry._REGISTRY.pop("broken-test")

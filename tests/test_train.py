@@ -22,8 +22,15 @@ def planted():
 
 @pytest.fixture(scope="module")
 def deepbind_fit(planted):
-    return train_model("deepbind", planted, seed=0, model_args={"compact": True},
-                       max_epochs=8, progress=False, lr=3e-3)
+    return train_model(
+        "deepbind",
+        planted,
+        seed=0,
+        model_args={"compact": True},
+        max_epochs=8,
+        progress=False,
+        lr=3e-3,
+    )
 
 
 def test_deepbind_learns_planted_motif(planted, deepbind_fit):
@@ -35,16 +42,28 @@ def test_deepbind_learns_planted_motif(planted, deepbind_fit):
 
 
 def test_same_seed_same_numbers(planted):
-    runs = [train_model("deepbind", planted, seed=3, model_args={"compact": True}, max_epochs=2,
-                        progress=False) for _ in range(2)]
+    runs = [
+        train_model(
+            "deepbind", planted, seed=3, model_args={"compact": True}, max_epochs=2, progress=False
+        )
+        for _ in range(2)
+    ]
     a, b = (evaluate(r.model, planted.test, "binary") for r in runs)
     assert a == b
     assert runs[0].history == runs[1].history
 
 
 def test_budget_stops_training(planted):
-    result = train_model("deepbind", planted, seed=0, model_args={"compact": True}, max_epochs=1000,
-                         budget_minutes=0.02, progress=False, patience=1000)
+    result = train_model(
+        "deepbind",
+        planted,
+        seed=0,
+        model_args={"compact": True},
+        max_epochs=1000,
+        budget_minutes=0.02,
+        progress=False,
+        patience=1000,
+    )
     assert result.stopped_by == "budget"
     assert result.epochs < 1000
 
@@ -56,7 +75,9 @@ def test_metrics_known_answers():
     inverted = score("binary", np.array([[0.9], [0.8], [0.2], [0.1]]), y)
     assert inverted["auroc"] == pytest.approx(0.0) and inverted["accuracy"] == pytest.approx(0.0)
     reg = score("regression", np.array([[1.0], [2.0], [3.0]]), np.array([[2.0], [4.0], [6.0]]))
-    assert reg["pearson"] == pytest.approx(1.0, abs=1e-5) and reg["spearman"] == pytest.approx(1.0, abs=1e-5)
+    assert reg["pearson"] == pytest.approx(1.0, abs=1e-5) and reg["spearman"] == pytest.approx(
+        1.0, abs=1e-5
+    )
     assert reg["mse"] == pytest.approx((1 + 4 + 9) / 3)
     probs = np.eye(3)[[0, 1, 2, 1]]
     multi = score("multiclass", probs, np.array([[0], [1], [2], [0]], dtype=np.float32))
@@ -72,21 +93,36 @@ def test_regression_and_multiclass_train(planted):
     def relabel(ds, fn):
         return SequenceDataset(ds.codes, fn(ds.labels))
 
-    reg = replace(planted, task_type="regression", train=relabel(planted.train, lambda y: 2 * y + 1),
-                  valid=relabel(planted.valid, lambda y: 2 * y + 1), test=relabel(planted.test, lambda y: 2 * y + 1),
-                  train_augmented=None)
-    fitted = train_model("deepbind", reg, seed=0, model_args={"compact": True}, max_epochs=6, progress=False, lr=3e-3)
+    reg = replace(
+        planted,
+        task_type="regression",
+        train=relabel(planted.train, lambda y: 2 * y + 1),
+        valid=relabel(planted.valid, lambda y: 2 * y + 1),
+        test=relabel(planted.test, lambda y: 2 * y + 1),
+        train_augmented=None,
+    )
+    fitted = train_model(
+        "deepbind", reg, seed=0, model_args={"compact": True}, max_epochs=6, progress=False, lr=3e-3
+    )
     assert evaluate(fitted.model, reg.test, "regression")["pearson"] > 0.8
 
-    mc = replace(planted, task_type="multiclass", label_names=["absent", "present"], train_augmented=None)
-    fitted = train_model("deepbind", mc, seed=0, model_args={"compact": True}, max_epochs=6, progress=False, lr=3e-3)
+    mc = replace(
+        planted, task_type="multiclass", label_names=["absent", "present"], train_augmented=None
+    )
+    fitted = train_model(
+        "deepbind", mc, seed=0, model_args={"compact": True}, max_epochs=6, progress=False, lr=3e-3
+    )
     assert evaluate(fitted.model, mc.test, "multiclass")["accuracy"] > 0.85
 
 
 def test_save_load_round_trip(tmp_path, planted, deepbind_fit):
     task = {"name": planted.name, "task_type": "binary", "label_names": ["motif"], "seq_len": 101}
     save_model(tmp_path / "m", deepbind_fit.model, task, {"epochs": 3}, {"test": {"auroc": 1.0}})
-    assert {p.name for p in (tmp_path / "m").iterdir()} == {"model.safetensors", "config.json", "metrics.json"}
+    assert {p.name for p in (tmp_path / "m").iterdir()} == {
+        "model.safetensors",
+        "config.json",
+        "metrics.json",
+    }
     loaded = load(tmp_path / "m")
     x = torch.stack([planted.test[i][0] for i in range(32)])
     with torch.no_grad():
@@ -102,7 +138,11 @@ def test_load_refuses_broken_directories(tmp_path, deepbind_fit):
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match="missing model.safetensors, config.json"):
         load(tmp_path / "empty")
-    save_model(tmp_path / "m", deepbind_fit.model, {"task_type": "binary", "label_names": ["x"], "seq_len": 101})
+    save_model(
+        tmp_path / "m",
+        deepbind_fit.model,
+        {"task_type": "binary", "label_names": ["x"], "seq_len": 101},
+    )
     config = json.loads((tmp_path / "m" / "config.json").read_text())
     config["model"]["n_detectors"] = 3  # architecture no longer matches the weights
     (tmp_path / "m" / "config.json").write_text(json.dumps(config))

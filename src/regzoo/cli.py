@@ -26,17 +26,52 @@ console = Console() if sys.stdout.isatty() else Console(width=180)
 err_console = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=180)
 
 # ---- shared data options -------------------------------------------------------------------
-TaskOpt = Annotated[str | None, typer.Option("--task", help="A bundled task (see `regzoo tasks`), e.g. promoters.")]
-TableOpt = Annotated[Path | None, typer.Option("--table", help="CSV/TSV with a sequence column and label columns, or FASTA with labels in the headers.")]
+TaskOpt = Annotated[
+    str | None, typer.Option("--task", help="A bundled task (see `regzoo tasks`), e.g. promoters.")
+]
+TableOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--table",
+        help="CSV/TSV with a sequence column and label columns, or FASTA with labels in the headers.",
+    ),
+]
 SeqColOpt = Annotated[str, typer.Option("--seq-col", help="Sequence column of --table.")]
-LabelColsOpt = Annotated[list[str] | None, typer.Option("--label-cols", help="Label column(s) of --table or BED extra columns (repeat the option; default: all other columns).")]
-GenomeOpt = Annotated[Path | None, typer.Option("--genome", help="Genome FASTA (plain or bgzip) for --intervals.")]
-IntervalsOpt = Annotated[Path | None, typer.Option("--intervals", help="BED file of labelled intervals (labels in extra columns).")]
-ValidChromsOpt = Annotated[list[str] | None, typer.Option("--valid-chroms", help="Chromosome(s) held out for validation (--intervals).")]
-TestChromsOpt = Annotated[list[str] | None, typer.Option("--test-chroms", help="Chromosome(s) held out for testing (--intervals).")]
-SeqLenOpt = Annotated[int | None, typer.Option("--seq-len", help="Input length in bp (default: the task's).")]
-TaskTypeOpt = Annotated[str | None, typer.Option("--task-type", help="binary | multilabel | multiclass | regression (default: inferred from the labels).")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for splits, initialisation and augmentation.")]
+LabelColsOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--label-cols",
+        help="Label column(s) of --table or BED extra columns (repeat the option; default: all other columns).",
+    ),
+]
+GenomeOpt = Annotated[
+    Path | None, typer.Option("--genome", help="Genome FASTA (plain or bgzip) for --intervals.")
+]
+IntervalsOpt = Annotated[
+    Path | None,
+    typer.Option("--intervals", help="BED file of labelled intervals (labels in extra columns)."),
+]
+ValidChromsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--valid-chroms", help="Chromosome(s) held out for validation (--intervals)."),
+]
+TestChromsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--test-chroms", help="Chromosome(s) held out for testing (--intervals)."),
+]
+SeqLenOpt = Annotated[
+    int | None, typer.Option("--seq-len", help="Input length in bp (default: the task's).")
+]
+TaskTypeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--task-type",
+        help="binary | multilabel | multiclass | regression (default: inferred from the labels).",
+    ),
+]
+SeedOpt = Annotated[
+    int, typer.Option("--seed", help="Seed for splits, initialisation and augmentation.")
+]
 
 
 def load_data(
@@ -55,19 +90,34 @@ def load_data(
     """Resolve the data options shared by train / evaluate / compare into a TaskData."""
     from regzoo.data import bundled, sources
 
-    chosen = [opt for opt, value in (("--task", task), ("--table", table), ("--intervals", intervals)) if value]
+    chosen = [
+        opt
+        for opt, value in (("--task", task), ("--table", table), ("--intervals", intervals))
+        if value
+    ]
     if len(chosen) > 1:
         raise RegzooError(f"give one data source, not {' and '.join(chosen)}")
     if intervals is not None or genome is not None:
         if intervals is None or genome is None:
             raise RegzooError("--genome and --intervals go together")
         return sources.from_intervals(
-            genome, intervals, label_cols=label_cols, seq_len=seq_len or 1000,
-            valid_chroms=valid_chroms, test_chroms=test_chroms, task_type=task_type, seed=seed,
+            genome,
+            intervals,
+            label_cols=label_cols,
+            seq_len=seq_len or 1000,
+            valid_chroms=valid_chroms,
+            test_chroms=test_chroms,
+            task_type=task_type,
+            seed=seed,
         )
     if table is not None:
         return sources.from_table(
-            table, seq_col=seq_col, label_cols=label_cols, seq_len=seq_len, task_type=task_type, seed=seed
+            table,
+            seq_col=seq_col,
+            label_cols=label_cols,
+            seq_len=seq_len,
+            task_type=task_type,
+            seed=seed,
         )
     return bundled.load_task(task or "promoters", seq_len=seq_len, seed=seed)
 
@@ -75,8 +125,13 @@ def load_data(
 def task_metadata(data, seed: int) -> dict:
     """What a saved model keeps of its data: enough to rebuild the same splits."""
     return {
-        "name": data.name, "task_type": data.task_type, "label_names": list(data.label_names),
-        "seq_len": data.seq_len, "sizes": data.sizes(), "seed": seed, "summary": data.summary,
+        "name": data.name,
+        "task_type": data.task_type,
+        "label_names": list(data.label_names),
+        "seq_len": data.seq_len,
+        "sizes": data.sizes(),
+        "seed": seed,
+        "summary": data.summary,
     }
 
 
@@ -96,8 +151,12 @@ def models_cmd(
     for col in ("name", "family", "paper", "input (bp)", "outputs", "parameters"):
         table.add_column(col, justify="right" if col in ("input (bp)", "parameters") else "left")
     for c in cards:
-        outputs = f"{c.n_tasks}" + (f" x {c.n_bins} bins" if c.output == "profile" and c.n_bins else "")
-        table.add_row(c.name, c.family, c.paper, f"{c.seq_len:,}", outputs, f"{c.published_params:,}")
+        outputs = f"{c.n_tasks}" + (
+            f" x {c.n_bins} bins" if c.output == "profile" and c.n_bins else ""
+        )
+        table.add_row(
+            c.name, c.family, c.paper, f"{c.seq_len:,}", outputs, f"{c.published_params:,}"
+        )
     console.print(table)
 
 
@@ -111,13 +170,18 @@ def tasks_cmd() -> None:
     table.add_column("description")
     for name in bundled.list_tasks():
         spec = bundled.TASKS[name]
-        table.add_row(name, f"{spec.description}; {spec.species}; {spec.seq_len} bp; from pip package {spec.package}")
+        table.add_row(
+            name,
+            f"{spec.description}; {spec.species}; {spec.seq_len} bp; from pip package {spec.package}",
+        )
     console.print(table)
 
 
 @app.command("train")
 def train_cmd(
-    model: Annotated[str, typer.Option("--model", "-m", help="Architecture (see `regzoo models`).")],
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Architecture (see `regzoo models`).")
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the saved model.")],
     task: TaskOpt = None,
     table: TableOpt = None,
@@ -129,15 +193,30 @@ def train_cmd(
     test_chroms: TestChromsOpt = None,
     seq_len: SeqLenOpt = None,
     task_type: TaskTypeOpt = None,
-    max_epochs: Annotated[int, typer.Option(help="Maximum epochs (early stopping may end sooner).")] = 20,
+    max_epochs: Annotated[
+        int, typer.Option(help="Maximum epochs (early stopping may end sooner).")
+    ] = 20,
     batch_size: Annotated[int, typer.Option(help="Batch size.")] = 64,
     lr: Annotated[float, typer.Option(help="Learning rate (AdamW).")] = 1e-3,
-    patience: Annotated[int, typer.Option(help="Early-stopping patience in epochs (on val loss).")] = 3,
-    budget_minutes: Annotated[float | None, typer.Option(help="Stop training after this many minutes.")] = None,
-    published: Annotated[bool, typer.Option("--published/--compact", help="Published widths (GPU) or the compact CPU configuration.")] = False,
+    patience: Annotated[
+        int, typer.Option(help="Early-stopping patience in epochs (on val loss).")
+    ] = 3,
+    budget_minutes: Annotated[
+        float | None, typer.Option(help="Stop training after this many minutes.")
+    ] = None,
+    published: Annotated[
+        bool,
+        typer.Option(
+            "--published/--compact", help="Published widths (GPU) or the compact CPU configuration."
+        ),
+    ] = False,
     accelerator: Annotated[str, typer.Option(help="auto | cpu | gpu (Lightning).")] = "auto",
-    devices: Annotated[str, typer.Option(help="Devices per node: auto, N, or a list (Lightning).")] = "auto",
-    strategy: Annotated[str, typer.Option(help="auto | ddp | ... (Lightning; ddp for multi-GPU).")] = "auto",
+    devices: Annotated[
+        str, typer.Option(help="Devices per node: auto, N, or a list (Lightning).")
+    ] = "auto",
+    strategy: Annotated[
+        str, typer.Option(help="auto | ddp | ... (Lightning; ddp for multi-GPU).")
+    ] = "auto",
     seed: SeedOpt = 0,
 ) -> None:
     """Train an architecture on a task and save it (safetensors + JSON) with its test metrics."""
@@ -146,24 +225,55 @@ def train_cmd(
     from regzoo.train import evaluate, train_model
 
     card(model)  # unknown name -> clear error before any data work
-    data = load_data(task, table, seq_col, label_cols, genome, intervals, valid_chroms, test_chroms, seq_len, task_type, seed)
-    err_console.print(f"[bold]{model}[/] on [bold]{data.name}[/]: {data.sizes()} ({data.task_type}, {data.seq_len} bp)")
+    data = load_data(
+        task,
+        table,
+        seq_col,
+        label_cols,
+        genome,
+        intervals,
+        valid_chroms,
+        test_chroms,
+        seq_len,
+        task_type,
+        seed,
+    )
+    err_console.print(
+        f"[bold]{model}[/] on [bold]{data.name}[/]: {data.sizes()} ({data.task_type}, {data.seq_len} bp)"
+    )
     result = train_model(
-        model, data, seed=seed, model_args={} if published else {"compact": True},
-        max_epochs=max_epochs, batch_size=batch_size, lr=lr, patience=patience,
-        budget_minutes=budget_minutes, out_dir=out, accelerator=accelerator,
-        devices=_devices(devices), strategy=strategy,
+        model,
+        data,
+        seed=seed,
+        model_args={} if published else {"compact": True},
+        max_epochs=max_epochs,
+        batch_size=batch_size,
+        lr=lr,
+        patience=patience,
+        budget_minutes=budget_minutes,
+        out_dir=out,
+        accelerator=accelerator,
+        devices=_devices(devices),
+        strategy=strategy,
     )
     valid = evaluate(result.model, data.valid, data.task_type)
     test = evaluate(result.model, data.test, data.task_type)
     training = {
-        **result.settings, "epochs": result.epochs, "best_epoch": result.best_epoch,
-        "wall_time_s": round(result.wall_time_s, 2), "stopped_by": result.stopped_by,
-        "parameters": count_parameters(result.model), "history": result.history,
+        **result.settings,
+        "epochs": result.epochs,
+        "best_epoch": result.best_epoch,
+        "wall_time_s": round(result.wall_time_s, 2),
+        "stopped_by": result.stopped_by,
+        "parameters": count_parameters(result.model),
+        "history": result.history,
     }
-    save_model(out, result.model, task_metadata(data, seed), training, {"valid": valid, "test": test})
+    save_model(
+        out, result.model, task_metadata(data, seed), training, {"valid": valid, "test": test}
+    )
     _print_metrics(f"{model} test metrics", test)
-    console.print(f"saved to {out}  ({training['parameters']:,} parameters, {result.epochs} epochs, {result.wall_time_s:.1f} s)")
+    console.print(
+        f"saved to {out}  ({training['parameters']:,} parameters, {result.epochs} epochs, {result.wall_time_s:.1f} s)"
+    )
 
 
 @app.command("evaluate")
@@ -178,8 +288,15 @@ def evaluate_cmd(
     valid_chroms: ValidChromsOpt = None,
     test_chroms: TestChromsOpt = None,
     task_type: TaskTypeOpt = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the data splits (default: the one the model was trained with).")] = None,
-    json_out: Annotated[Path | None, typer.Option("--json-out", help="Also write the metrics here.")] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed", help="Seed of the data splits (default: the one the model was trained with)."
+        ),
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json-out", help="Also write the metrics here.")
+    ] = None,
 ) -> None:
     """Metrics of a saved model on the test split of a task (default: the bundled task it was trained on)."""
     from regzoo.saved import load
@@ -192,13 +309,28 @@ def evaluate_cmd(
         from regzoo.data import bundled
 
         if task not in bundled.list_tasks():
-            raise RegzooError(f"{model_dir}: trained on {task!r}, not a bundled task; give --table or --genome/--intervals")
+            raise RegzooError(
+                f"{model_dir}: trained on {task!r}, not a bundled task; give --table or --genome/--intervals"
+            )
     if seed is None:
         seed = int(trained_on.get("seed", 0))
-    data = load_data(task, table, seq_col, label_cols, genome, intervals, valid_chroms, test_chroms,
-                     trained_on.get("seq_len"), task_type or trained_on.get("task_type"), seed)
+    data = load_data(
+        task,
+        table,
+        seq_col,
+        label_cols,
+        genome,
+        intervals,
+        valid_chroms,
+        test_chroms,
+        trained_on.get("seq_len"),
+        task_type or trained_on.get("task_type"),
+        seed,
+    )
     if data.n_tasks != len(trained_on.get("label_names", [])):
-        raise InputError(f"{model_dir}: model has {len(trained_on['label_names'])} outputs but the data have {data.n_tasks} label columns")
+        raise InputError(
+            f"{model_dir}: model has {len(trained_on['label_names'])} outputs but the data have {data.n_tasks} label columns"
+        )
     metrics = evaluate(model, data.test, data.task_type)
     _print_metrics(f"test metrics ({data.name}, n={len(data.test)})", metrics)
     payload = {"task": data.name, "split": "test", "n": len(data.test), "metrics": metrics}
@@ -210,11 +342,23 @@ def evaluate_cmd(
 @app.command("predict")
 def predict_cmd(
     model_dir: Annotated[Path, typer.Argument(help="A directory written by `regzoo train`.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="TSV to write: one row per sequence, one column per task.")],
-    fasta: Annotated[Path | None, typer.Option("--fasta", help="FASTA of sequences to score.")] = None,
-    table: Annotated[Path | None, typer.Option("--table", help="CSV/TSV with a sequence column.")] = None,
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", help="TSV to write: one row per sequence, one column per task."
+        ),
+    ],
+    fasta: Annotated[
+        Path | None, typer.Option("--fasta", help="FASTA of sequences to score.")
+    ] = None,
+    table: Annotated[
+        Path | None, typer.Option("--table", help="CSV/TSV with a sequence column.")
+    ] = None,
     seq_col: SeqColOpt = "sequence",
-    rc_average: Annotated[bool, typer.Option("--rc-average", help="Average each sequence with its reverse complement.")] = False,
+    rc_average: Annotated[
+        bool,
+        typer.Option("--rc-average", help="Average each sequence with its reverse complement."),
+    ] = False,
     batch_size: Annotated[int, typer.Option(help="Batch size.")] = 256,
 ) -> None:
     """Score sequences with a saved model. Sequences of another length are centred and cropped or N-padded."""
@@ -238,9 +382,15 @@ def predict_cmd(
     preds = predict(model, codes, batch_size=batch_size, rc_average=rc_average)
     if preds.ndim == 3:  # profile model: one column per task and bin
         preds = preds.reshape(len(preds), -1)
-        columns = [f"{t}_bin{b}" for t in model.regzoo_task["label_names"] for b in range(preds.shape[1] // len(model.regzoo_task["label_names"]))]
+        columns = [
+            f"{t}_bin{b}"
+            for t in model.regzoo_task["label_names"]
+            for b in range(preds.shape[1] // len(model.regzoo_task["label_names"]))
+        ]
     else:
-        columns = list(model.regzoo_task.get("label_names") or [f"task{i}" for i in range(preds.shape[1])])
+        columns = list(
+            model.regzoo_task.get("label_names") or [f"task{i}" for i in range(preds.shape[1])]
+        )
     frame = pd.DataFrame(preds, columns=columns)
     frame.insert(0, "name", names)
     frame.to_csv(output, sep="\t", index=False, float_format="%.6g")
@@ -253,7 +403,10 @@ DEFAULT_BUDGET_MINUTES = 1.0
 
 @app.command("compare")
 def compare_cmd(
-    models: Annotated[str | None, typer.Option("--models", help="Comma-separated architectures (default: all nine).")] = None,
+    models: Annotated[
+        str | None,
+        typer.Option("--models", help="Comma-separated architectures (default: all nine)."),
+    ] = None,
     task: TaskOpt = None,
     table: TableOpt = None,
     seq_col: SeqColOpt = "sequence",
@@ -264,16 +417,48 @@ def compare_cmd(
     test_chroms: TestChromsOpt = None,
     seq_len: SeqLenOpt = None,
     task_type: TaskTypeOpt = None,
-    seeds: Annotated[int, typer.Option("--seeds", help="Seeds per architecture (0..N-1); the leaderboard shows mean ± sd.")] = 1,
+    seeds: Annotated[
+        int,
+        typer.Option(
+            "--seeds", help="Seeds per architecture (0..N-1); the leaderboard shows mean ± sd."
+        ),
+    ] = 1,
     max_epochs: Annotated[int, typer.Option(help="Maximum epochs per run.")] = 10,
-    budget_minutes: Annotated[float | None, typer.Option(help=f"Wall-clock training budget per run, minutes (default {DEFAULT_BUDGET_MINUTES} on CPU, none with --published). 0 = no budget (exactly reproducible).")] = None,
+    budget_minutes: Annotated[
+        float | None,
+        typer.Option(
+            help=f"Wall-clock training budget per run, minutes (default {DEFAULT_BUDGET_MINUTES} on CPU, none with --published). 0 = no budget (exactly reproducible)."
+        ),
+    ] = None,
     batch_size: Annotated[int, typer.Option(help="Batch size (same for every architecture).")] = 64,
-    lr: Annotated[float, typer.Option(help="Learning rate (AdamW, same for every architecture).")] = 1e-3,
-    patience: Annotated[int, typer.Option(help="Early-stopping patience (epochs, on validation loss).")] = 2,
-    quick: Annotated[bool, typer.Option("--quick", help="A run of a few minutes: 2 epochs, 15 s budget per architecture.")] = False,
-    published: Annotated[bool, typer.Option("--published", help="Published configurations (for a GPU) instead of the compact CPU ones.")] = False,
-    resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Skip runs already finished with the same configuration.")] = True,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output directory (default: compare-<task>).")] = None,
+    lr: Annotated[
+        float, typer.Option(help="Learning rate (AdamW, same for every architecture).")
+    ] = 1e-3,
+    patience: Annotated[
+        int, typer.Option(help="Early-stopping patience (epochs, on validation loss).")
+    ] = 2,
+    quick: Annotated[
+        bool,
+        typer.Option(
+            "--quick", help="A run of a few minutes: 2 epochs, 15 s budget per architecture."
+        ),
+    ] = False,
+    published: Annotated[
+        bool,
+        typer.Option(
+            "--published",
+            help="Published configurations (for a GPU) instead of the compact CPU ones.",
+        ),
+    ] = False,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume/--no-resume", help="Skip runs already finished with the same configuration."
+        ),
+    ] = True,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output directory (default: compare-<task>).")
+    ] = None,
     seed: SeedOpt = 0,
 ) -> None:
     """Train architectures head-to-head on the same data, splits, seeds and budget; write a leaderboard (terminal, CSV, JSON) and an HTML report."""
@@ -286,12 +471,29 @@ def compare_cmd(
     names = [m.strip() for m in models.split(",") if m.strip()] if models else list_models()
     if seeds < 1:
         raise RegzooError("--seeds must be at least 1")
-    data = load_data(task, table, seq_col, label_cols, genome, intervals, valid_chroms, test_chroms, seq_len, task_type, seed)
+    data = load_data(
+        task,
+        table,
+        seq_col,
+        label_cols,
+        genome,
+        intervals,
+        valid_chroms,
+        test_chroms,
+        seq_len,
+        task_type,
+        seed,
+    )
     if budget_minutes is None:
         budget_minutes = None if published else DEFAULT_BUDGET_MINUTES
     settings = CompareSettings(
-        max_epochs=max_epochs, batch_size=batch_size, lr=lr, patience=patience,
-        budget_minutes=budget_minutes or None, published=published, seeds=tuple(range(seeds)),
+        max_epochs=max_epochs,
+        batch_size=batch_size,
+        lr=lr,
+        patience=patience,
+        budget_minutes=budget_minutes or None,
+        published=published,
+        seeds=tuple(range(seeds)),
     )
     if quick:
         settings.max_epochs = QUICK["max_epochs"]
@@ -302,11 +504,25 @@ def compare_cmd(
         f"({'published' if published else 'compact'} configurations, {seeds} seed(s), "
         f"max {settings.max_epochs} epochs, budget {settings.budget_minutes or 'none'} min per run) -> {out}"
     )
-    results = compare(data, names, out, settings, resume=resume, log=lambda msg: err_console.print(msg, highlight=False))
+    results = compare(
+        data,
+        names,
+        out,
+        settings,
+        resume=resume,
+        log=lambda msg: err_console.print(msg, highlight=False),
+    )
     wall = time.perf_counter() - start
     frame = write_outputs(results, data, settings, out, wall_time_s=wall)
-    print_leaderboard(frame, data.task_type, f"regzoo compare: {data.name} (test split, {len(data.test):,} sequences)", console)
-    console.print(f"wall time {wall:.0f} s; leaderboard: {out / 'leaderboard.csv'}, report: {out / 'report.html'}")
+    print_leaderboard(
+        frame,
+        data.task_type,
+        f"regzoo compare: {data.name} (test split, {len(data.test):,} sequences)",
+        console,
+    )
+    console.print(
+        f"wall time {wall:.0f} s; leaderboard: {out / 'leaderboard.csv'}, report: {out / 'report.html'}"
+    )
 
 
 def _devices(value: str):
@@ -329,7 +545,9 @@ def main() -> None:
         err_console.print(f"[red]error:[/] {err}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except FileNotFoundError as err:
-        err_console.print(f"[red]error:[/] {err.filename or err}: file not found", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[red]error:[/] {err.filename or err}: file not found", highlight=False, soft_wrap=True
+        )
         sys.exit(2)
 
 

@@ -67,7 +67,11 @@ def predict(
     task_type = task_type or task.get("task_type", "binary")
     seq_len = task.get("seq_len") or getattr(model, "regzoo_config", {}).get("seq_len")
     x = as_tensor(inputs, seq_len)
-    device = torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = (
+        torch.device(device)
+        if device
+        else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    )
     model = model.to(device).eval()
     kind = getattr(model, "output_kind", "scalar")
     out = []

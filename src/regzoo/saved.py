@@ -25,7 +25,9 @@ WEIGHTS, CONFIG, METRICS = "model.safetensors", "config.json", "metrics.json"
 
 
 def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
+    return json.loads(
+        json.dumps(value, default=lambda o: o.item() if hasattr(o, "item") else str(o))
+    )
 
 
 def save_model(
@@ -42,7 +44,9 @@ def save_model(
             summary, splits) is kept.
     """
     if not hasattr(model, "regzoo_config"):
-        raise RegzooError("only models built by regzoo.models.create can be saved (no regzoo_config)")
+        raise RegzooError(
+            "only models built by regzoo.models.create can be saved (no regzoo_config)"
+        )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -67,7 +71,9 @@ def read_config(model_dir: str | Path) -> dict[str, Any]:
     """The parsed ``config.json`` of a saved model, with a clear error if it is missing or broken."""
     path = Path(model_dir)
     if not path.is_dir():
-        raise InputError(f"{path}: not a directory; expected a saved model directory with {WEIGHTS} and {CONFIG}")
+        raise InputError(
+            f"{path}: not a directory; expected a saved model directory with {WEIGHTS} and {CONFIG}"
+        )
     missing = [name for name in (WEIGHTS, CONFIG) if not (path / name).is_file()]
     if missing:
         raise InputError(f"{path}: not a saved regzoo model: missing {', '.join(missing)}")

@@ -3,4 +3,11 @@
 from regzoo.compare.report import leaderboard, print_leaderboard, write_outputs
 from regzoo.compare.run import CompareSettings, RunResult, compare
 
-__all__ = ["CompareSettings", "RunResult", "compare", "leaderboard", "print_leaderboard", "write_outputs"]
+__all__ = [
+    "CompareSettings",
+    "RunResult",
+    "compare",
+    "leaderboard",
+    "print_leaderboard",
+    "write_outputs",
+]

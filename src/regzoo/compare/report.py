@@ -36,7 +36,9 @@ def leaderboard(results: list[RunResult], task_type: str) -> pd.DataFrame:
         for m in metric_names:
             values = [r.metrics.get(m, np.nan) for r in ok]
             row[m] = float(np.mean(values)) if values else np.nan
-            row[f"{m}_sd"] = float(np.std(values, ddof=1)) if len(values) > 1 else (0.0 if values else np.nan)
+            row[f"{m}_sd"] = (
+                float(np.std(values, ddof=1)) if len(values) > 1 else (0.0 if values else np.nan)
+            )
         for c in COLUMNS:
             values = [getattr(r, c) for r in ok]
             row[c] = float(np.mean(values)) if values else np.nan
@@ -76,8 +78,10 @@ def display_columns(task_type: str) -> list[str]:
 
 
 HEADERS = {
-    "train_time_s": "train time (s)", "throughput_seq_s": "inference (seq/s)",
-    "peak_memory_mb": "peak memory (MB)", "parameters": "parameters",
+    "train_time_s": "train time (s)",
+    "throughput_seq_s": "inference (seq/s)",
+    "peak_memory_mb": "peak memory (MB)",
+    "parameters": "parameters",
 }
 
 
@@ -87,9 +91,13 @@ def print_leaderboard(frame: pd.DataFrame, task_type: str, title: str, console=N
 
     console = console or Console(width=None if Console().is_terminal else 180)
     table = Table(title=title)
-    columns = [c for c in display_columns(task_type) if c != "error" or frame["error"].astype(bool).any()]
+    columns = [
+        c for c in display_columns(task_type) if c != "error" or frame["error"].astype(bool).any()
+    ]
     for c in columns:
-        table.add_column(HEADERS.get(c, c), justify="left" if c in ("model", "status", "error") else "right")
+        table.add_column(
+            HEADERS.get(c, c), justify="left" if c in ("model", "status", "error") else "right"
+        )
     for _, row in frame.iterrows():
         table.add_row(*(format_cell(row, c) for c in columns))
     console.print(table)
@@ -105,7 +113,9 @@ def _figure_png(fig) -> bytes:
     return buffer.getvalue()
 
 
-def make_plots(results: list[RunResult], frame: pd.DataFrame, task_type: str, out_dir: Path) -> dict[str, bytes]:
+def make_plots(
+    results: list[RunResult], frame: pd.DataFrame, task_type: str, out_dir: Path
+) -> dict[str, bytes]:
     """ROC / PR curves (classification), learning curves, score vs parameters and vs time."""
     import matplotlib
 
@@ -122,12 +132,19 @@ def make_plots(results: list[RunResult], frame: pd.DataFrame, task_type: str, ou
         for kind in ("roc", "pr"):
             fig, ax = plt.subplots(figsize=(5.5, 5))
             for name in ok["model"]:
-                path = out_dir / "runs" / f"{name}-seed{_first_seed(results, name)}" / "predictions.npz"
+                path = (
+                    out_dir
+                    / "runs"
+                    / f"{name}-seed{_first_seed(results, name)}"
+                    / "predictions.npz"
+                )
                 if not path.is_file():
                     continue
                 data = np.load(path)
                 y, p = data["targets"].ravel(), data["preds"].ravel()
-                metric = frame.loc[frame["model"] == name, "auroc" if kind == "roc" else "auprc"].iloc[0]
+                metric = frame.loc[
+                    frame["model"] == name, "auroc" if kind == "roc" else "auprc"
+                ].iloc[0]
                 if kind == "roc":
                     fpr, tpr = roc_curve(y, p)
                     ax.plot(fpr, tpr, color=colors[name], label=f"{name} ({metric:.3f})")
@@ -136,7 +153,11 @@ def make_plots(results: list[RunResult], frame: pd.DataFrame, task_type: str, ou
                     ax.plot(recall, precision, color=colors[name], label=f"{name} ({metric:.3f})")
             if kind == "roc":
                 ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=0.8)
-                ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (test split)")
+                ax.set(
+                    xlabel="false positive rate",
+                    ylabel="true positive rate",
+                    title="ROC (test split)",
+                )
             else:
                 ax.set(xlabel="recall", ylabel="precision", title="Precision-recall (test split)")
             ax.legend(fontsize=8, loc="lower right" if kind == "roc" else "lower left")
@@ -147,28 +168,50 @@ def make_plots(results: list[RunResult], frame: pd.DataFrame, task_type: str, ou
         run = next((r for r in results if r.model == name and r.status == "ok"), None)
         if run and run.history:
             epochs = [h["epoch"] + 1 for h in run.history]
-            ax.plot(epochs, [h.get(f"val/{primary}", np.nan) for h in run.history], marker="o",
-                    color=colors[name], label=name)
+            ax.plot(
+                epochs,
+                [h.get(f"val/{primary}", np.nan) for h in run.history],
+                marker="o",
+                color=colors[name],
+                label=name,
+            )
     ax.set(xlabel="epoch", ylabel=f"validation {primary}", title="Learning curves (first seed)")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     plots["learning_curves"] = _figure_png(fig)
 
-    for key, column, label in (("score_vs_parameters", "parameters", "parameters (log scale)"),
-                               ("score_vs_time", "train_time_s", "training time, s (log scale)")):
+    for key, column, label in (
+        ("score_vs_parameters", "parameters", "parameters (log scale)"),
+        ("score_vs_time", "train_time_s", "training time, s (log scale)"),
+    ):
         fig, ax = plt.subplots(figsize=(6, 4.5))
         for _, row in ok.iterrows():
-            ax.errorbar(float(row[column]), row[primary], yerr=row.get(f"{primary}_sd", 0) or 0,
-                        fmt="o", color=colors[row["model"]], capsize=3)
-            ax.annotate(row["model"], (float(row[column]), row[primary]), fontsize=8,
-                        xytext=(4, 3), textcoords="offset points")
+            ax.errorbar(
+                float(row[column]),
+                row[primary],
+                yerr=row.get(f"{primary}_sd", 0) or 0,
+                fmt="o",
+                color=colors[row["model"]],
+                capsize=3,
+            )
+            ax.annotate(
+                row["model"],
+                (float(row[column]), row[primary]),
+                fontsize=8,
+                xytext=(4, 3),
+                textcoords="offset points",
+            )
         values = ok[column].astype(float)
         if len(values) and values.min() > 0 and values.max() / values.min() > 10:
             ax.set_xscale("log")  # parameters span orders of magnitude; times usually do not
             ax.xaxis.set_minor_formatter(NullFormatter())
         else:
             label = label.replace(" (log scale)", "")
-        ax.set(xlabel=label, ylabel=f"test {primary}", title=f"Test {primary} vs {label.split(',')[0].split(' (')[0]}")
+        ax.set(
+            xlabel=label,
+            ylabel=f"test {primary}",
+            title=f"Test {primary} vs {label.split(',')[0].split(' (')[0]}",
+        )
         plots[key] = _figure_png(fig)
 
     for key, png in plots.items():
@@ -190,7 +233,9 @@ def pr_curve(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     import torch
     from torchmetrics.functional.classification import binary_precision_recall_curve
 
-    precision, recall, _ = binary_precision_recall_curve(torch.as_tensor(p), torch.as_tensor(y).long())
+    precision, recall, _ = binary_precision_recall_curve(
+        torch.as_tensor(p), torch.as_tensor(y).long()
+    )
     return recall.numpy(), precision.numpy()
 
 
@@ -199,15 +244,26 @@ def _first_seed(results: list[RunResult], name: str) -> int:
 
 
 # ---- files ------------------------------------------------------------------------------------
-def write_outputs(results: list[RunResult], task, settings: CompareSettings, out_dir: str | Path,
-                  wall_time_s: float | None = None) -> pd.DataFrame:
+def write_outputs(
+    results: list[RunResult],
+    task,
+    settings: CompareSettings,
+    out_dir: str | Path,
+    wall_time_s: float | None = None,
+) -> pd.DataFrame:
     """Write ``leaderboard.csv``, ``leaderboard.json``, the PNG plots and ``report.html``."""
     out = Path(out_dir)
     frame = leaderboard(results, task.task_type)
     frame.to_csv(out / "leaderboard.csv", index=False)
     payload = {
-        "task": {"name": task.name, "task_type": task.task_type, "label_names": list(task.label_names),
-                 "seq_len": task.seq_len, "sizes": task.sizes(), "summary": task.summary},
+        "task": {
+            "name": task.name,
+            "task_type": task.task_type,
+            "label_names": list(task.label_names),
+            "seq_len": task.seq_len,
+            "sizes": task.sizes(),
+            "summary": task.summary,
+        },
         "settings": {**vars(settings), "seeds": list(settings.seeds)},
         "wall_time_s": wall_time_s,
         "leaderboard": json.loads(frame.to_json(orient="records")),
@@ -219,15 +275,25 @@ def write_outputs(results: list[RunResult], task, settings: CompareSettings, out
     return frame
 
 
-def render_html(frame: pd.DataFrame, plots: dict[str, bytes], task, settings: CompareSettings,
-                wall_time_s: float | None) -> str:
+def render_html(
+    frame: pd.DataFrame,
+    plots: dict[str, bytes],
+    task,
+    settings: CompareSettings,
+    wall_time_s: float | None,
+) -> str:
     """One HTML page with everything inline (images as base64): opens offline."""
     esc = html.escape
-    columns = [c for c in display_columns(task.task_type) if c != "error" or frame["error"].astype(bool).any()]
+    columns = [
+        c
+        for c in display_columns(task.task_type)
+        if c != "error" or frame["error"].astype(bool).any()
+    ]
     head = "".join(f"<th>{esc(HEADERS.get(c, c))}</th>" for c in columns)
     body = "".join(
         "<tr class='{}'>".format("failed" if row["status"] != "ok" else "")
-        + "".join(f"<td>{esc(format_cell(row, c))}</td>" for c in columns) + "</tr>"
+        + "".join(f"<td>{esc(format_cell(row, c))}</td>" for c in columns)
+        + "</tr>"
         for _, row in frame.iterrows()
     )
     images = "".join(
@@ -235,10 +301,18 @@ def render_html(frame: pd.DataFrame, plots: dict[str, bytes], task, settings: Co
         f"<figcaption>{esc(key.replace('_', ' '))}</figcaption></figure>"
         for key, png in plots.items()
     )
-    header = {"task": task.name, "task type": task.task_type, "sequence length": task.seq_len,
-              "labels": ", ".join(task.label_names), "sizes": task.sizes()}
-    summary = {k: v for k, v in (task.summary or {}).items()
-               if k not in ("task_type", "label_names", "seq_len", "sizes", "name")}
+    header = {
+        "task": task.name,
+        "task type": task.task_type,
+        "sequence length": task.seq_len,
+        "labels": ", ".join(task.label_names),
+        "sizes": task.sizes(),
+    }
+    summary = {
+        k: v
+        for k, v in (task.summary or {}).items()
+        if k not in ("task_type", "label_names", "seq_len", "sizes", "name")
+    }
     data_rows = "".join(
         f"<tr><th>{esc(str(k))}</th><td>{esc(json.dumps(v) if not isinstance(v, str) else v)}</td></tr>"
         for k, v in {**header, **summary}.items()

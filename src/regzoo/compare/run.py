@@ -52,8 +52,12 @@ class CompareSettings:
 
     def fit_args(self) -> dict[str, Any]:
         return {
-            "max_epochs": self.max_epochs, "batch_size": self.batch_size, "lr": self.lr,
-            "patience": self.patience, "budget_minutes": self.budget_minutes, "augment": self.augment,
+            "max_epochs": self.max_epochs,
+            "batch_size": self.batch_size,
+            "lr": self.lr,
+            "patience": self.patience,
+            "budget_minutes": self.budget_minutes,
+            "augment": self.augment,
         }
 
 
@@ -90,15 +94,28 @@ def task_fingerprint(task: TaskData) -> dict[str, Any]:
             digest.update(np.ascontiguousarray(labels).tobytes())
         digest.update(str(len(split)).encode())
     return {
-        "name": task.name, "task_type": task.task_type, "labels": list(task.label_names),
-        "seq_len": task.seq_len, "sizes": task.sizes(), "data_sha256": digest.hexdigest()[:16],
+        "name": task.name,
+        "task_type": task.task_type,
+        "labels": list(task.label_names),
+        "seq_len": task.seq_len,
+        "sizes": task.sizes(),
+        "data_sha256": digest.hexdigest()[:16],
     }
 
 
-def run_fingerprint(task_fp: dict, model: str, model_args: dict, seed: int, settings: CompareSettings) -> str:
-    payload = {"task": task_fp, "model": model, "model_args": model_args, "seed": seed,
-               "fit": settings.fit_args()}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+def run_fingerprint(
+    task_fp: dict, model: str, model_args: dict, seed: int, settings: CompareSettings
+) -> str:
+    payload = {
+        "task": task_fp,
+        "model": model,
+        "model_args": model_args,
+        "seed": seed,
+        "fit": settings.fit_args(),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[
+        :16
+    ]
 
 
 class PeakMemory:
@@ -138,7 +155,9 @@ class PeakMemory:
             self.peak_mb = torch.cuda.max_memory_allocated() / 2**20
 
 
-def measure_throughput(model: torch.nn.Module, task: TaskData, batch_size: int = 256, max_seqs: int = 2048) -> float:
+def measure_throughput(
+    model: torch.nn.Module, task: TaskData, batch_size: int = 256, max_seqs: int = 2048
+) -> float:
     """Inference sequences per second on the test inputs (after one warm-up batch)."""
     from regzoo.inference import predict
 
@@ -150,8 +169,15 @@ def measure_throughput(model: torch.nn.Module, task: TaskData, batch_size: int =
     return n / max(time.perf_counter() - start, 1e-9)
 
 
-def run_one(name: str, task: TaskData, seed: int, settings: CompareSettings, run_dir: Path,
-            task_fp: dict, progress: bool = True) -> RunResult:
+def run_one(
+    name: str,
+    task: TaskData,
+    seed: int,
+    settings: CompareSettings,
+    run_dir: Path,
+    task_fp: dict,
+    progress: bool = True,
+) -> RunResult:
     """Train, score and save one (architecture, seed). Failures come back as ``status="failed"``."""
     from regzoo.models import count_parameters
     from regzoo.saved import save_model
@@ -159,11 +185,20 @@ def run_one(name: str, task: TaskData, seed: int, settings: CompareSettings, run
 
     model_args = {} if settings.published else {"compact": True}
     fingerprint = run_fingerprint(task_fp, name, model_args, seed, settings)
-    result = RunResult(model=name, seed=seed, status="failed", fingerprint=fingerprint, model_args=model_args)
+    result = RunResult(
+        model=name, seed=seed, status="failed", fingerprint=fingerprint, model_args=model_args
+    )
     try:
         with PeakMemory() as memory:
-            fitted = train_model(name, task, seed=seed, model_args=model_args, progress=progress,
-                                 out_dir=run_dir, **settings.fit_args())
+            fitted = train_model(
+                name,
+                task,
+                seed=seed,
+                model_args=model_args,
+                progress=progress,
+                out_dir=run_dir,
+                **settings.fit_args(),
+            )
         preds, targets = predict_dataset(fitted.model, task.test, task.task_type)
         result.metrics = score(task.task_type, preds, targets)
         result.parameters = count_parameters(fitted.model)
@@ -173,9 +208,13 @@ def run_one(name: str, task: TaskData, seed: int, settings: CompareSettings, run
         result.peak_memory_mb = memory.peak_mb
         result.throughput_seq_s = measure_throughput(fitted.model, task)
         valid = evaluate(fitted.model, task.valid, task.task_type)
-        save_model(run_dir, fitted.model, {**task_fp, "summary": task.summary},
-                   {**fitted.settings, "epochs": fitted.epochs, "wall_time_s": fitted.wall_time_s},
-                   {"valid": valid, "test": result.metrics})
+        save_model(
+            run_dir,
+            fitted.model,
+            {**task_fp, "summary": task.summary},
+            {**fitted.settings, "epochs": fitted.epochs, "wall_time_s": fitted.wall_time_s},
+            {"valid": valid, "test": result.metrics},
+        )
         np.savez_compressed(run_dir / "predictions.npz", preds=preds, targets=targets)
         result.status = "ok"
     except (KeyboardInterrupt, SystemExit):
@@ -240,7 +279,11 @@ def compare(
         run_dir = out / "runs" / f"{name}-seed{seed}"
         run_dir.mkdir(parents=True, exist_ok=True)
         model_args = {} if settings.published else {"compact": True}
-        done = load_finished(run_dir, run_fingerprint(task_fp, name, model_args, seed, settings)) if resume else None
+        done = (
+            load_finished(run_dir, run_fingerprint(task_fp, name, model_args, seed, settings))
+            if resume
+            else None
+        )
         if done is not None:
             log(f"{name} seed {seed}: already finished with this configuration, skipped")
             results.append(done)
@@ -248,8 +291,10 @@ def compare(
         result = run_one(name, task, seed, settings, run_dir, task_fp, progress=progress)
         primary = PRIMARY_METRIC[task.task_type][0]
         if result.status == "ok":
-            log(f"{name} seed {seed}: {primary} {result.metrics.get(primary, float('nan')):.4f}, "
-                f"{result.parameters:,} parameters, {result.train_time_s:.0f} s, {result.epochs} epochs")
+            log(
+                f"{name} seed {seed}: {primary} {result.metrics.get(primary, float('nan')):.4f}, "
+                f"{result.parameters:,} parameters, {result.train_time_s:.0f} s, {result.epochs} epochs"
+            )
         else:
             log(f"{name} seed {seed}: FAILED ({result.error})")
         results.append(result)

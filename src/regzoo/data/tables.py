@@ -298,7 +298,9 @@ def read_fasta_records(path: str | os.PathLike) -> tuple[list[str], list[str]]:
                 seqs.append([])
                 header_line.append(lineno)
             elif not names:
-                raise InputError(f"{path}:{lineno}: sequence before the first '>' header; expected FASTA")
+                raise InputError(
+                    f"{path}:{lineno}: sequence before the first '>' header; expected FASTA"
+                )
             else:
                 seqs[-1].append(text)
     if not names:
@@ -310,7 +312,9 @@ def read_fasta_records(path: str | os.PathLike) -> tuple[list[str], list[str]]:
     return names, joined
 
 
-def read_sequences(path: str | os.PathLike, seq_col: str = "sequence") -> tuple[list[str], list[str]]:
+def read_sequences(
+    path: str | os.PathLike, seq_col: str = "sequence"
+) -> tuple[list[str], list[str]]:
     """Unlabelled sequences to score: a FASTA file, or a CSV/TSV with a ``seq_col`` column (and an
     optional ``name``/``id`` column).
 
@@ -324,7 +328,9 @@ def read_sequences(path: str | os.PathLike, seq_col: str = "sequence") -> tuple[
         return read_fasta_records(path)
     df = _read_delimited(path)
     if seq_col not in df.columns:
-        raise InputError(f"{path}: no column {seq_col!r}; available columns: {', '.join(df.columns)}")
+        raise InputError(
+            f"{path}: no column {seq_col!r}; available columns: {', '.join(df.columns)}"
+        )
     empty = df[seq_col].str.strip() == ""
     if empty.any():
         raise InputError(f"{path}: line {int(df.index[empty][0])}: empty sequence")

@@ -68,7 +68,13 @@ class _History(Callback):
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         row: dict[str, float] = {"epoch": trainer.current_epoch}
-        row.update({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith(("val/", "train/"))})
+        row.update(
+            {
+                k: float(v)
+                for k, v in trainer.callback_metrics.items()
+                if k.startswith(("val/", "train/"))
+            }
+        )
         self.rows.append(row)
 
 
@@ -123,11 +129,17 @@ def fit(
     """
     start = time.perf_counter()
     module = SeqModule(model, task.task_type, task.n_tasks, lr, weight_decay, optimizer)
-    train_set = task.train_augmented if (augment and task.train_augmented is not None) else task.train
+    train_set = (
+        task.train_augmented if (augment and task.train_augmented is not None) else task.train
+    )
     generator = torch.Generator().manual_seed(seed)
     train_loader = DataLoader(
-        train_set, batch_size=batch_size, shuffle=True, num_workers=num_workers,
-        generator=generator, drop_last=len(train_set) > batch_size,
+        train_set,
+        batch_size=batch_size,
+        shuffle=True,
+        num_workers=num_workers,
+        generator=generator,
+        drop_last=len(train_set) > batch_size,
     )
     valid_loader = DataLoader(task.valid, batch_size=batch_size * 2, num_workers=num_workers)
     history = _History()
@@ -154,7 +166,11 @@ def fit(
             log_every_n_steps=max(1, min(50, len(train_loader))),
         )
         trainer.fit(module, train_loader, valid_loader)
-        best_epoch = int(np.argmin([r.get("val/loss", math.inf) for r in history.rows])) if history.rows else 0
+        best_epoch = (
+            int(np.argmin([r.get("val/loss", math.inf) for r in history.rows]))
+            if history.rows
+            else 0
+        )
         if checkpoint.best_model_path:
             state = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=True)
             module.load_state_dict(state["state_dict"])
@@ -177,15 +193,23 @@ def fit(
         stopped_by=stopped_by,
         metrics_csv=metrics_csv if metrics_csv and metrics_csv.exists() else None,
         settings={
-            "max_epochs": max_epochs, "batch_size": batch_size, "lr": lr,
-            "weight_decay": weight_decay, "optimizer": optimizer, "patience": patience,
-            "budget_minutes": budget_minutes, "augment": augment, "seed": seed,
+            "max_epochs": max_epochs,
+            "batch_size": batch_size,
+            "lr": lr,
+            "weight_decay": weight_decay,
+            "optimizer": optimizer,
+            "patience": patience,
+            "budget_minutes": budget_minutes,
+            "augment": augment,
+            "seed": seed,
             "monitor": "val/loss",
         },
     )
 
 
-def train_model(name: str, task: TaskData, *, seed: int = 0, model_args: dict | None = None, **fit_args: Any) -> FitResult:
+def train_model(
+    name: str, task: TaskData, *, seed: int = 0, model_args: dict | None = None, **fit_args: Any
+) -> FitResult:
     """Seed everything, build architecture ``name`` for ``task`` and :func:`fit` it.
 
     ``model_args`` go to :func:`regzoo.models.create` (e.g. ``{"compact": True}``);
@@ -202,7 +226,11 @@ def default_device() -> torch.device:
 
 @torch.no_grad()
 def predict_dataset(
-    model: nn.Module, dataset: Dataset, task_type: str, batch_size: int = 256, device: str | torch.device | None = None
+    model: nn.Module,
+    dataset: Dataset,
+    task_type: str,
+    batch_size: int = 256,
+    device: str | torch.device | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run ``model`` over a labelled dataset -> ``(predictions, targets)`` as numpy arrays.
 
@@ -228,7 +256,11 @@ def score(task_type: str, preds: np.ndarray, targets: np.ndarray) -> dict[str, f
 
 
 def evaluate(
-    model: nn.Module, dataset: Dataset, task_type: str, batch_size: int = 256, device: str | None = None
+    model: nn.Module,
+    dataset: Dataset,
+    task_type: str,
+    batch_size: int = 256,
+    device: str | None = None,
 ) -> dict[str, float]:
     """Metrics of ``model`` on a labelled dataset (e.g. ``task.test``)."""
     preds, targets = predict_dataset(model, dataset, task_type, batch_size, device)
