@@ -247,3 +247,84 @@ def test_console_script_exit_status(tmp_path):
     )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def _planted_genome(tmp_path):
+    """Three random chromosomes; BED intervals labelled 1 where the motif was planted."""
+    import numpy as np
+
+    from regzoo.data.encode import decode, encode
+    from regzoo.data.synthetic import DEFAULT_MOTIF
+
+    rng = np.random.default_rng(7)
+    motif = encode(DEFAULT_MOTIF)
+    fasta, bed = [], []
+    for c in range(1, 4):
+        n_sites = 300
+        codes = rng.integers(0, 4, size=n_sites * 120).astype(np.uint8)
+        for i in range(n_sites):
+            start = i * 120 + 10
+            label = i % 2
+            site = motif if label else rng.permutation(motif)
+            offset = int(rng.integers(0, 60))
+            codes[start + offset : start + offset + len(site)] = site
+            bed.append(f"chr{c}\t{start}\t{start + 100}\tsite{c}_{i}\t0\t+\t{label}")
+        fasta.append(f">chr{c}\n{decode(codes)}")
+    (tmp_path / "genome.fa").write_text("\n".join(fasta) + "\n")
+    (tmp_path / "sites.bed").write_text("track name=sites\n" + "\n".join(bed) + "\n")
+    return tmp_path / "genome.fa", tmp_path / "sites.bed"
+
+
+def test_train_on_genome_and_intervals(capsys, monkeypatch, tmp_path):
+    genome, bed = _planted_genome(tmp_path)
+    code, out, err = run(
+        capsys,
+        monkeypatch,
+        "train",
+        "--model",
+        "deepbind",
+        "--genome",
+        str(genome),
+        "--intervals",
+        str(bed),
+        "--seq-len",
+        "100",
+        "--valid-chroms",
+        "chr2",
+        "--test-chroms",
+        "chr3",
+        "--out",
+        str(tmp_path / "m"),
+        "--max-epochs",
+        "10",
+        "--lr",
+        "0.005",
+    )
+    assert code == 0, err
+    saved = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert saved["task"]["sizes"] == {"train": 300, "valid": 300, "test": 300}
+    assert json.loads((tmp_path / "m" / "metrics.json").read_text())["test"]["auroc"] > 0.85
+
+
+def test_chromosome_name_mismatch_refused(capsys, monkeypatch, tmp_path):
+    genome, bed = _planted_genome(tmp_path)
+    renamed = tmp_path / "renamed.bed"
+    renamed.write_text(bed.read_text().replace("chr", ""))  # '1' instead of 'chr1'
+    code, _, err = run(
+        capsys,
+        monkeypatch,
+        "train",
+        "--model",
+        "deepbind",
+        "--genome",
+        str(genome),
+        "--intervals",
+        str(renamed),
+        "--seq-len",
+        "100",
+        "--out",
+        str(tmp_path / "m"),
+    )
+    assert code == 2 and "Traceback" not in err
+    message = " ".join(err.split())
+    assert "renamed.bed" in message and "chr1" in message
