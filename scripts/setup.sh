@@ -9,6 +9,7 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 . .venv/bin/activate
-python -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
-python -m pip install --quiet "torch==2.13.0"
-python -m pip install --quiet -e ".[test]"
+# (the filter drops pip's notices about local index folders this machine's pip.conf names)
+quiet_pip() { python -m pip install --quiet "$@" 2> >(grep -v "^WARNING: Location" >&2); }
+quiet_pip "torch==2.13.0"
+quiet_pip -e ".[test]"
