@@ -366,3 +366,46 @@ def test_every_architecture_trains_through_the_cli(capsys, monkeypatch, tmp_path
     )
     assert code == 0, err
     assert pd.read_csv(tmp_path / "p.tsv", sep="\t").shape == (1, 2)
+
+
+def test_compare_command_writes_leaderboard_and_report(capsys, monkeypatch, tmp_path):
+    out_dir = tmp_path / "cmp"
+    code, out, err = run(
+        capsys,
+        monkeypatch,
+        "compare",
+        "--task",
+        TINY,
+        "--models",
+        "deepbind,danq",
+        "--max-epochs",
+        "1",
+        "--budget-minutes",
+        "0",
+        "--out",
+        str(out_dir),
+    )
+    assert code == 0, err
+    assert "deepbind" in out and "danq" in out and "auroc" in out
+    board = pd.read_csv(out_dir / "leaderboard.csv")
+    assert set(board["model"]) == {"deepbind", "danq"} and (board["status"] == "ok").all()
+    assert (out_dir / "report.html").is_file()
+    settings = json.loads((out_dir / "leaderboard.json").read_text())["settings"]
+    assert settings["isolate"] is True and settings["budget_minutes"] is None
+    # re-running resumes: both runs skipped
+    code, _, err = run(
+        capsys,
+        monkeypatch,
+        "compare",
+        "--task",
+        TINY,
+        "--models",
+        "deepbind,danq",
+        "--max-epochs",
+        "1",
+        "--budget-minutes",
+        "0",
+        "--out",
+        str(out_dir),
+    )
+    assert code == 0 and err.count("skipped") == 2

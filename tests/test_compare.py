@@ -149,3 +149,31 @@ def test_seeds_give_mean_and_sd(task, tmp_path):
     frame = write_outputs(results, task, settings, tmp_path)
     assert len(results) == 2 and frame.iloc[0]["seeds"] == 2
     assert frame.iloc[0]["auroc_sd"] >= 0
+
+
+def test_isolated_runs_survive_a_killed_worker(task, tmp_path, monkeypatch):
+    """With isolate=True each run is its own process: one killed by SIGKILL (as by the kernel's
+    out-of-memory killer) is reported, the next still runs, and metrics match in-process runs."""
+    import _plugin_models  # noqa: F401  (registers sigkill-test here; workers import it via the env)
+
+    monkeypatch.setenv("REGZOO_PLUGINS", "_plugin_models")
+    settings = CompareSettings(max_epochs=2, batch_size=64, patience=5, isolate=True)
+    try:
+        results = compare(
+            task,
+            ["sigkill-test", "deepbind"],
+            tmp_path,
+            settings,
+            progress=False,
+            log=lambda m: None,
+        )
+    finally:
+        registry._REGISTRY.pop("sigkill-test")
+    assert results[0].status == "failed" and "SIGKILL" in results[0].error
+    assert "out of memory" in results[0].error
+    assert results[1].status == "ok"
+    in_process = compare(
+        task, ["deepbind"], tmp_path / "inproc", SETTINGS, progress=False, log=lambda m: None
+    )
+    assert results[1].metrics == in_process[0].metrics
+    assert results[1].peak_memory_mb > 0

@@ -450,6 +450,13 @@ def compare_cmd(
             help="Published configurations (for a GPU) instead of the compact CPU ones.",
         ),
     ] = False,
+    isolate: Annotated[
+        bool,
+        typer.Option(
+            "--isolate/--in-process",
+            help="Run each architecture in its own worker process: a crash or an out-of-memory kill is reported and the others go on; peak memory is measured per run.",
+        ),
+    ] = True,
     resume: Annotated[
         bool,
         typer.Option(
@@ -494,6 +501,7 @@ def compare_cmd(
         budget_minutes=budget_minutes or None,
         published=published,
         seeds=tuple(range(seeds)),
+        isolate=isolate,
     )
     if quick:
         settings.max_epochs = QUICK["max_epochs"]

@@ -342,7 +342,9 @@ and scored on the same held-out test split. Ranked by test {esc(PRIMARY_METRIC[t
 <table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
 <p class="note">Metrics on the test split (mean ± sd over seeds when there are several). Train time is
 wall-clock training time; inference is sequences per second on the test inputs; peak memory is the
-peak CUDA allocation on a GPU, or on a CPU the peak resident memory the run added to the process.</p>
+peak CUDA allocation on a GPU, or on a CPU the peak resident memory the run added to its process (its
+own worker process unless the comparison ran in-process, where memory an earlier run left with the
+allocator is not counted again).</p>
 <h2>Plots</h2>
 {images}
 <h2>Data</h2>

@@ -39,6 +39,10 @@ class CompareSettings:
             depend on the machine; leave it ``None`` for results that reproduce exactly.
         published: build published configurations instead of the compact CPU ones.
         seeds: seeds per architecture (initialisation, batch order, augmentation).
+        isolate: run each (architecture, seed) in its own worker process. A run that crashes the
+            process (the kernel's out-of-memory killer, a segfault) is then reported like any other
+            failure, and its peak memory is measured on a fresh allocator. Costs a few seconds
+            per run (the worker imports torch).
     """
 
     max_epochs: int = 10
@@ -49,6 +53,7 @@ class CompareSettings:
     published: bool = False
     seeds: tuple[int, ...] = (0,)
     augment: bool = True
+    isolate: bool = False
 
     def fit_args(self) -> dict[str, Any]:
         return {
@@ -229,6 +234,63 @@ def run_one(
     return result
 
 
+def _worker(args: tuple) -> None:
+    """Entry point of a worker process: one run, result written to ``result.json``."""
+    run_one(*args)
+
+
+def signal_name(code: int) -> str:
+    import signal
+
+    try:
+        return signal.Signals(code).name
+    except ValueError:
+        return f"signal {code}"
+
+
+def run_isolated(
+    name: str,
+    task: TaskData,
+    seed: int,
+    settings: CompareSettings,
+    run_dir: Path,
+    task_fp: dict,
+    progress: bool = True,
+) -> RunResult:
+    """:func:`run_one` in a fresh worker process ("spawn": nothing is shared with this one).
+
+    A worker that dies without writing its result (killed by the out-of-memory killer, a crash in
+    native code) comes back as ``status="failed"`` with the reason."""
+    import multiprocessing as mp
+
+    (run_dir / RESULT).unlink(missing_ok=True)
+    worker = mp.get_context("spawn").Process(
+        target=_worker, args=((name, task, seed, settings, run_dir, task_fp, progress),)
+    )
+    worker.start()
+    worker.join()
+    path = run_dir / RESULT
+    if worker.exitcode == 0 and path.is_file():
+        return RunResult(**json.loads(path.read_text()))
+    model_args = {} if settings.published else {"compact": True}
+    if worker.exitcode is not None and worker.exitcode < 0:
+        why = f"worker process killed by {signal_name(-worker.exitcode)}"
+        if -worker.exitcode == 9:
+            why += " (likely out of memory)"
+    else:
+        why = f"worker process exited with status {worker.exitcode}"
+    result = RunResult(
+        model=name,
+        seed=seed,
+        status="failed",
+        fingerprint=run_fingerprint(task_fp, name, model_args, seed, settings),
+        error=why,
+        model_args=model_args,
+    )
+    path.write_text(json.dumps(asdict(result), indent=2, default=float) + "\n")
+    return result
+
+
 def load_finished(run_dir: Path, fingerprint: str) -> RunResult | None:
     """A finished run with the same configuration, or None."""
     path = run_dir / RESULT
@@ -288,7 +350,8 @@ def compare(
             log(f"{name} seed {seed}: already finished with this configuration, skipped")
             results.append(done)
             continue
-        result = run_one(name, task, seed, settings, run_dir, task_fp, progress=progress)
+        runner = run_isolated if settings.isolate else run_one
+        result = runner(name, task, seed, settings, run_dir, task_fp, progress=progress)
         primary = PRIMARY_METRIC[task.task_type][0]
         if result.status == "ok":
             log(
