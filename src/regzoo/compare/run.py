@@ -55,6 +55,10 @@ class CompareSettings:
     augment: bool = True
     isolate: bool = False
 
+    def model_args(self) -> dict[str, Any]:
+        """What ``models.create`` gets besides the task's length and outputs."""
+        return {} if self.published else {"compact": True}
+
     def fit_args(self) -> dict[str, Any]:
         return {
             "max_epochs": self.max_epochs,
@@ -188,7 +192,7 @@ def run_one(
     from regzoo.saved import save_model
     from regzoo.train import evaluate, predict_dataset, score, train_model
 
-    model_args = {} if settings.published else {"compact": True}
+    model_args = settings.model_args()
     fingerprint = run_fingerprint(task_fp, name, model_args, seed, settings)
     result = RunResult(
         model=name, seed=seed, status="failed", fingerprint=fingerprint, model_args=model_args
@@ -272,7 +276,7 @@ def run_isolated(
     path = run_dir / RESULT
     if worker.exitcode == 0 and path.is_file():
         return RunResult(**json.loads(path.read_text()))
-    model_args = {} if settings.published else {"compact": True}
+    model_args = settings.model_args()
     if worker.exitcode is not None and worker.exitcode < 0:
         why = f"worker process killed by {signal_name(-worker.exitcode)}"
         if -worker.exitcode == 9:
@@ -340,7 +344,7 @@ def compare(
         bar.set_postfix_str(f"{name} seed {seed}")
         run_dir = out / "runs" / f"{name}-seed{seed}"
         run_dir.mkdir(parents=True, exist_ok=True)
-        model_args = {} if settings.published else {"compact": True}
+        model_args = settings.model_args()
         done = (
             load_finished(run_dir, run_fingerprint(task_fp, name, model_args, seed, settings))
             if resume

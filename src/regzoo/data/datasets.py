@@ -171,7 +171,6 @@ class IntervalDataset(Dataset):
         out = IntervalDataset.__new__(IntervalDataset)
         out.__dict__.update(self.__dict__)
         out.rc_augment, out.max_shift, out.seed = rc_augment, int(max_shift), seed
-        out.rng = np.random.default_rng(seed)
         return out
 
     def window(self, i: int, shift: int = 0) -> tuple[str, int, int, str]:
