@@ -45,6 +45,8 @@ class FitResult:
         wall_time_s: training wall time; stopped_by: ``early_stopping``, ``max_epochs`` or
             ``budget``.
         metrics_csv: Lightning's CSV log, when ``out_dir`` was given.
+        global_rank, world_size: under DDP every process returns its own result (identical
+            weights); write files from ``global_rank == 0`` only.
     """
 
     model: nn.Module
@@ -55,6 +57,8 @@ class FitResult:
     stopped_by: str = "max_epochs"
     metrics_csv: Path | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    global_rank: int = 0
+    world_size: int = 1
 
 
 class _History(Callback):
@@ -88,6 +92,10 @@ def _quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
     warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
+    # epoch metrics come from torchmetrics, whose compute() already syncs across DDP ranks
+    warnings.filterwarnings(
+        "ignore", message=".*when logging on epoch level in distributed setting.*"
+    )
 
 
 def build_model(name: str, task: TaskData, **overrides: Any) -> nn.Module:
@@ -174,6 +182,7 @@ def fit(
         if checkpoint.best_model_path:
             state = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=True)
             module.load_state_dict(state["state_dict"])
+        trainer.strategy.barrier()  # under DDP, rank 0 owns the checkpoint folder: all read first
     wall = time.perf_counter() - start
     epochs = trainer.current_epoch
     if early.stopped_epoch > 0:
@@ -192,6 +201,8 @@ def fit(
         wall_time_s=wall,
         stopped_by=stopped_by,
         metrics_csv=metrics_csv if metrics_csv and metrics_csv.exists() else None,
+        global_rank=trainer.global_rank,
+        world_size=trainer.world_size,
         settings={
             "max_epochs": max_epochs,
             "batch_size": batch_size,
