@@ -409,3 +409,42 @@ def test_compare_command_writes_leaderboard_and_report(capsys, monkeypatch, tmp_
         str(out_dir),
     )
     assert code == 0 and err.count("skipped") == 2
+
+
+def test_label_cols_accept_commas_multilabel(capsys, monkeypatch, tmp_path):
+    """`--label-cols a,b` equals `--label-cols a --label-cols b`: two 0/1 columns -> multilabel."""
+    import numpy as np
+
+    from regzoo.data.encode import decode
+    from regzoo.data.synthetic import planted_motif_codes
+
+    codes, labels = planted_motif_codes(400, 60, seed=5)
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "sequence": [decode(c) for c in codes],
+            "bound": labels.astype(int),
+            "noise": rng.integers(0, 2, len(codes)),
+            "ignored": 0.5,
+        }
+    )
+    path = tmp_path / "two.csv"
+    frame.to_csv(path, index=False)
+    code, _, err = run(
+        capsys,
+        monkeypatch,
+        "train",
+        "--model",
+        "deepbind",
+        "--table",
+        str(path),
+        "--label-cols",
+        "bound,noise",
+        "--out",
+        str(tmp_path / "m"),
+        "--max-epochs",
+        "1",
+    )
+    assert code == 0, err
+    task = json.loads((tmp_path / "m" / "config.json").read_text())["task"]
+    assert task["label_names"] == ["bound", "noise"] and task["task_type"] == "multilabel"

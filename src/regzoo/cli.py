@@ -87,8 +87,15 @@ def load_data(
     task_type: str | None = None,
     seed: int = 0,
 ):
-    """Resolve the data options shared by train / evaluate / compare into a TaskData."""
+    """Resolve the data options shared by train / evaluate / compare into a TaskData.
+
+    List options accept repeats and commas alike (``--label-cols a,b`` = ``--label-cols a
+    --label-cols b``)."""
     from regzoo.data import bundled, sources
+
+    label_cols, valid_chroms, test_chroms = (
+        _split_commas(v) for v in (label_cols, valid_chroms, test_chroms)
+    )
 
     chosen = [
         opt
@@ -531,6 +538,12 @@ def compare_cmd(
     console.print(
         f"wall time {wall:.0f} s; leaderboard: {out / 'leaderboard.csv'}, report: {out / 'report.html'}"
     )
+
+
+def _split_commas(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return values
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
 def _devices(value: str):
