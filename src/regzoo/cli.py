@@ -513,6 +513,14 @@ def compare_cmd(
     if quick:
         settings.max_epochs = QUICK["max_epochs"]
         settings.budget_minutes = QUICK["budget_minutes"]
+    if published:
+        import torch
+
+        if not torch.cuda.is_available():
+            err_console.print(
+                "[yellow]warning:[/] --published builds the papers' full widths (DeepSEA 52.8M, "
+                "Enformer 251M parameters); without a GPU this is very slow"
+            )
     out = out or Path(f"compare-{data.name}")
     err_console.print(
         f"comparing {len(names)} architectures on [bold]{data.name}[/] {data.sizes()} "
