@@ -6,7 +6,14 @@ import lightning as L
 import torch
 from torch import nn
 
-from regzoo.train.metrics import activate, check_task_type, loss_fn, make_metrics, summarise
+from regzoo.train.metrics import (
+    activate,
+    check_task_type,
+    loss_fn,
+    make_metrics,
+    prepare_for_metrics,
+    summarise,
+)
 
 
 class SeqModule(L.LightningModule):
@@ -57,8 +64,6 @@ class SeqModule(L.LightningModule):
         return loss
 
     def _eval_step(self, batch, metrics, stage: str):
-        from regzoo.train.metrics import prepare_for_metrics
-
         output, y, loss = self._step(batch)
         scores = activate(self.task_type, output, self.output_kind)
         metrics.update(*prepare_for_metrics(self.task_type, scores, y))
