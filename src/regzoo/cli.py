@@ -566,6 +566,11 @@ def _print_metrics(title: str, metrics: dict[str, float]) -> None:
     console.print(table)
 
 
+# commands kept in their own modules register themselves on `app` when imported
+import regzoo.cli_explain  # noqa: E402,F401  (explain, motifs, score-variants)
+import regzoo.cli_weights  # noqa: E402,F401  (import of published weights)
+
+
 def main() -> None:
     """Console entry point: user errors become one line on stderr and exit status 2."""
     try:

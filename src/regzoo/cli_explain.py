@@ -1,0 +1,1 @@
+"""CLI commands for interpretation and variant scoring (explain, motifs, score-variants)."""

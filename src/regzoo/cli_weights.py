@@ -1,0 +1,1 @@
+"""CLI command importing published weights (regzoo import)."""
