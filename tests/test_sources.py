@@ -27,7 +27,9 @@ def test_infer_task_type():
     assert infer_task_type(np.array([0, 1, 2, 2])) == "multiclass"
     assert infer_task_type(np.array([0.5, 1.0])) == "regression"
     assert infer_task_type(np.array([[0, 2], [1, 3]])) == "regression"
-    y, names, kind = prepare_labels(np.array([3, 5, 7, 5]), ["cls"], None, "x")
+    # integers with gaps are quantities unless the user says classes
+    assert infer_task_type(np.array([3, 5, 7, 5])) == "regression"
+    y, names, kind = prepare_labels(np.array([3, 5, 7, 5]), ["cls"], "multiclass", "x")
     assert kind == "multiclass" and names == ["cls=3", "cls=5", "cls=7"]
     assert y[:, 0].tolist() == [0, 1, 2, 1]
     with pytest.raises(InputError, match="needs labels 0 or 1"):
@@ -69,7 +71,12 @@ def test_from_table_binary_with_unequal_lengths(write):
     assert len(seen) == len(set(seen)) == 50
     balance = task.summary["class_balance"]
     assert set(balance) == {"train", "valid", "test"} and 0 <= balance["test"]["bound"] <= 1
-    assert task.train_augmented.rc_augment and task.train_augmented.max_shift == 3
+    # user tables: no augmentation unless asked for (strand semantics unknown)
+    assert not task.train_augmented.rc_augment and task.train_augmented.max_shift == 0
+    assert task.augmentation["rc"] is False and "user files" in task.augmentation["reason"]
+    asked = from_table(path, valid_frac=0.2, test_frac=0.2, rc_augment=True, max_shift=3)
+    assert asked.train_augmented.rc_augment and asked.train_augmented.max_shift == 3
+    assert asked.augmentation["rc"] and "set by the user" in asked.augmentation["reason"]
 
 
 def test_from_table_multiclass_regression_and_seq_len(write):
@@ -149,7 +156,14 @@ def test_from_intervals_single_chromosome_uses_blocks(tmp_path, genome_and_bed):
 def test_interval_augmentation_changes_input_not_label(genome_and_bed):
     fasta, bed, _ = genome_and_bed
     task = from_intervals(
-        fasta, bed, seq_len=100, valid_chroms=["chr2"], test_chroms=["chr3"], seed=0
+        fasta,
+        bed,
+        seq_len=100,
+        valid_chroms=["chr2"],
+        test_chroms=["chr3"],
+        seed=0,
+        rc_augment=True,
+        max_shift=3,
     )
     plain, aug = task.train, task.train_augmented
     assert aug.rc_augment and aug.max_shift == 3 and not plain.rc_augment
@@ -161,11 +175,9 @@ def test_interval_augmentation_changes_input_not_label(genome_and_bed):
         assert x1.shape == x0.shape and torch.all(x1.sum(0) == 1)  # real flanks, no N fill
         changed += not torch.equal(x0, x1)
     assert changed > 20
-    # strand-aware task: shift only
-    task = from_intervals(
-        fasta, bed, seq_len=100, valid_chroms=["chr2"], test_chroms=["chr3"], rc_augment=False
-    )
-    assert not task.train_augmented.rc_augment
+    # the default for user intervals: no augmentation
+    task = from_intervals(fasta, bed, seq_len=100, valid_chroms=["chr2"], test_chroms=["chr3"])
+    assert not task.train_augmented.rc_augment and task.train_augmented.max_shift == 0
 
 
 def test_from_intervals_errors(tmp_path, genome_and_bed):

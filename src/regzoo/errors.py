@@ -26,3 +26,22 @@ class NameNotFoundError(RegzooError, KeyError):
 def unknown_name(kind: str, name: str, valid: list[str] | tuple[str, ...]) -> NameNotFoundError:
     """Build the standard 'unknown X' error, listing the valid choices."""
     return NameNotFoundError(f"unknown {kind} {name!r}; valid {kind}s: {', '.join(sorted(valid))}")
+
+
+# Hints in error messages name the command-line flag when the CLI is running, the keyword
+# argument otherwise (`regzoo.cli.main` switches this on).
+_CLI_NAMES = False
+
+
+def use_cli_names(on: bool = True) -> None:
+    """Make :func:`option` render hints as command-line flags (called by the CLI)."""
+    global _CLI_NAMES
+    _CLI_NAMES = on
+
+
+def option(name: str, value: object) -> str:
+    """How to set option ``name`` to ``value``: ``--label-cols score`` on the command line,
+    ``label_cols='score'`` in Python."""
+    if _CLI_NAMES:
+        return f"--{name.replace('_', '-')} {value}"
+    return f"{name}={value!r}"

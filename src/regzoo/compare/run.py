@@ -109,6 +109,7 @@ def task_fingerprint(task: TaskData) -> dict[str, Any]:
         "seq_len": task.seq_len,
         "sizes": task.sizes(),
         "data_sha256": digest.hexdigest()[:16],
+        "augmentation": {k: task.augmentation.get(k) for k in ("rc", "max_shift")},
     }
 
 

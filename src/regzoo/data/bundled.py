@@ -60,7 +60,7 @@ from regzoo.data.encode import _RC_CODE, N_CODE
 from regzoo.data.genome import Genome, cache_dir, decompressed_copy
 from regzoo.data.gff import SUBFEATURE_TYPES, all_tss, protein_coding_tss, read_gff
 from regzoo.data.intervals import SPLITS, assign_to_blocks, chrom_blocks
-from regzoo.data.task import TaskData
+from regzoo.data.task import TaskData, resolve_augmentation
 from regzoo.errors import RegzooError, unknown_name
 
 log = logging.getLogger(__name__)
@@ -450,7 +450,19 @@ def load_arrays(name: str, seq_len: int | None = None, seed: int = 0) -> dict[st
     return out
 
 
-def load_task(name: str, seq_len: int | None = None, seed: int = 0) -> TaskData:
+PROMOTER_AUGMENTATION = (
+    "strand-aware task (a promoter read on the wrong strand is not one): no reverse complement; "
+    f"shifts of up to {PROMOTER_MAX_SHIFT} bp keep the TSS near the centre"
+)
+
+
+def load_task(
+    name: str,
+    seq_len: int | None = None,
+    seed: int = 0,
+    rc_augment: bool | None = None,
+    max_shift: int | None = None,
+) -> TaskData:
     """A bundled task as :class:`TaskData` (built on first use, then read from the cache).
 
     Args:
@@ -458,6 +470,8 @@ def load_task(name: str, seq_len: int | None = None, seed: int = 0) -> TaskData:
         seq_len: window length; default the task's (1000 for ``promoters``, 500 for
             ``promoters-tiny``).
         seed: seed of the negative sampling (strands, grid offsets, GC-matched draw).
+        rc_augment, max_shift: training augmentation; default the task's (see
+            ``TaskData.augmentation``).
 
     Returns:
         binary :class:`TaskData` (label ``promoter``) of in-memory
@@ -466,6 +480,10 @@ def load_task(name: str, seq_len: int | None = None, seed: int = 0) -> TaskData:
     """
     arrays = load_arrays(name, seq_len, seed)
     summary = arrays["summary"]
+    aug = resolve_augmentation(
+        rc_augment, max_shift, False, PROMOTER_MAX_SHIFT, PROMOTER_AUGMENTATION
+    )
+    summary["augmentation"] = aug
     parts = [
         SequenceDataset(
             arrays["codes"][arrays["split"] == k], arrays["labels"][arrays["split"] == k]
@@ -481,7 +499,6 @@ def load_task(name: str, seq_len: int | None = None, seed: int = 0) -> TaskData:
         valid=parts[1],
         test=parts[2],
         summary=summary,
-        train_augmented=parts[0].augmented(
-            rc_augment=False, max_shift=PROMOTER_MAX_SHIFT, seed=seed
-        ),
+        train_augmented=parts[0].augmented(rc_augment=aug["rc"], max_shift=aug["max_shift"]),
+        augmentation=aug,
     )

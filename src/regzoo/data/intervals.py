@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from regzoo.data.genome import Genome, _example_names, chrom_mismatch_hint
-from regzoo.errors import InputError
+from regzoo.errors import InputError, option
 
 BED_NAMES = ["chrom", "start", "end", "name", "score", "strand"]
 
@@ -112,6 +112,13 @@ def read_bed(
         names += extra
     df = pd.DataFrame(rows, columns=names, index=pd.Index(lines, name="line"))
 
+    first = df.iloc[0]
+    if not any(str(first[c]).lstrip("-").isdigit() for c in ("start", "end")):
+        raise InputError(
+            f"{path}:{int(df.index[0])}: {text_of(first)!r} looks like a header line; BED "
+            "header lines start with '#' (or 'track' / 'browser'): add '#' in front of "
+            "it (its column names then name the label columns)"
+        )
     for col in ("start", "end"):
         ok = df[col].str.fullmatch(r"-?\d+")
         if not ok.all():
@@ -150,6 +157,10 @@ def read_bed(
     return df
 
 
+def text_of(row: pd.Series) -> str:
+    return "\t".join(str(v) for v in row.to_numpy())
+
+
 def _check_rows(path: Path, df: pd.DataFrame, bad: pd.Series, message: str) -> None:
     if bad.any():
         line = int(df.index[bad][0])
@@ -175,7 +186,7 @@ def _check_chroms(path, df, sizes, genome, unknown_chroms) -> pd.DataFrame:
                 f"{path}:{line}: chromosome {first!r} is not in {gname}"
                 f"{chrom_mismatch_hint(first, list(sizes))}; BED names: "
                 f"{_example_names(bed_names)}; genome names: {_example_names(list(sizes))} "
-                "(rename one side, or pass unknown_chroms='drop')"
+                f"(rename one side, or pass {option('unknown_chroms', 'drop')})"
             )
     limit = df["chrom"].map(sizes).astype(np.int64)
     past = df["end"] > limit

@@ -68,4 +68,9 @@ def planted_motif_task(
         test=test,
         summary={"source": "simulated", "motif": motif, "sizes": [n_train, n_valid, n_test]},
         train_augmented=train.augmented(rc_augment=True, seed=seed),
+        augmentation={
+            "rc": True,
+            "max_shift": 0,
+            "reason": "the motif is planted on either strand: a strand-symmetric task",
+        },
     )

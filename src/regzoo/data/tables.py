@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from regzoo.data.encode import encode, fit_length
-from regzoo.errors import InputError
+from regzoo.errors import InputError, option
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +58,23 @@ def _first_char(path: Path) -> str:
     return ""
 
 
+MISSING_TOKENS = ("", "NA", "N/A", "NaN", "nan", "null", "None", ".")
+
+
 def read_table(
-    path: str | os.PathLike, seq_col: str = "sequence", label_cols: list[str] | None = None
+    path: str | os.PathLike,
+    seq_col: str = "sequence",
+    label_cols: list[str] | None = None,
+    keep_cols: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Read labelled sequences from a CSV, TSV or FASTA-with-labels file.
 
     Args:
         path: the file (see the module docstring for the formats).
         seq_col: name of the sequence column (tables only; FASTA sequences are always ``seq_col``).
-        label_cols: label column names; default every column but ``seq_col`` and ``name``/``id``.
+        label_cols: label column names; default every column but ``seq_col``, ``name``/``id``
+            and ``keep_cols``.
+        keep_cols: columns kept as text, not labels (e.g. a split column).
 
     Returns:
         DataFrame with columns ``name`` (row or record id), ``seq_col`` (str), then the labels
@@ -92,8 +100,14 @@ def read_table(
             raise InputError(
                 f"{path}: no column {seq_col!r}; available columns: {', '.join(df.columns)}"
             )
+    for col in keep_cols:
+        if col not in df.columns:
+            raise InputError(
+                f"{path}: no column {col!r}; available columns: {', '.join(df.columns)}"
+            )
+    picked = label_cols is None
     if label_cols is None:
-        label_cols = [c for c in df.columns if c not in (seq_col, id_col)]
+        label_cols = [c for c in df.columns if c not in (seq_col, id_col, *keep_cols)]
     else:
         for col in label_cols:
             if col not in df.columns:
@@ -101,8 +115,15 @@ def read_table(
                     f"{path}: no column {col!r}; available columns: {', '.join(df.columns)}"
                 )
     if not label_cols:
+        hint = ""
+        if where == "record" and df["name"].astype(str).str.contains("|", regex=False).any():
+            hint = (
+                f" (a header such as '>{df['name'].iloc[0]}' is not read as labels: labels go "
+                "after the id as key=value pairs, e.g. '>seq1 label=1')"
+            )
         raise InputError(
-            f"{path}: no label column; expected one or more numeric columns besides {seq_col!r}"
+            f"{path}: no label column; expected one or more numeric columns besides "
+            f"{seq_col!r}{hint}"
         )
     empty = df[seq_col].str.strip() == ""
     if empty.any():
@@ -110,13 +131,23 @@ def read_table(
     out = pd.DataFrame(index=df.index)
     out["name"] = df[id_col] if id_col else [f"{where}{i}" for i in df.index]
     out[seq_col] = df[seq_col].str.strip()
+    for col in keep_cols:
+        out[col] = df[col].astype(str).str.strip()
     for col in label_cols:
-        values = pd.to_numeric(df[col], errors="coerce")
-        bad = values.isna()
+        text = df[col].astype(str).str.strip()
+        missing = text.isin(MISSING_TOKENS)
+        values = pd.to_numeric(text.where(~missing), errors="coerce")
+        bad = values.isna() & ~missing
         if bad.any():
             row = int(df.index[bad][0])
+            if picked and bad.mean() > 0.5:
+                raise InputError(
+                    f"{path}: column {col!r} holds text ({df.loc[row, col]!r} at {where} {row}), "
+                    f"not labels; choose the label columns with {option('label_cols', 'a,b')}"
+                )
             raise InputError(
-                f"{path}: {where} {row}, column {col!r}: {df.loc[row, col]!r} is not a number"
+                f"{path}: {where} {row}, column {col!r}: {df.loc[row, col]!r} is not a number "
+                f"(missing values may be written NA or left empty)"
             )
         out[col] = values.astype(np.float32)
     out.attrs.update(source=str(path), label_cols=list(label_cols), seq_col=seq_col, row_kind=where)

@@ -14,6 +14,42 @@ from torch.utils.data import Dataset
 
 TaskType = Literal["binary", "multilabel", "multiclass", "regression"]
 TASK_TYPES: tuple[str, ...] = ("binary", "multilabel", "multiclass", "regression")
+NO_AUGMENTATION = {"rc": False, "max_shift": 0, "reason": "none"}
+
+
+def resolve_augmentation(
+    rc_augment: bool | None, max_shift: int | None, default_rc: bool, default_shift: int, why: str
+) -> dict:
+    """The augmentation a task trains with: the user's choice where given, else the data's default.
+
+    Returns ``{"rc": bool, "max_shift": int, "reason": str}``; ``reason`` says which values were
+    the user's and why the defaults are what they are (it is printed at start and saved)."""
+    if max_shift is not None and max_shift < 0:
+        from regzoo.errors import InputError
+
+        raise InputError(f"max_shift must be >= 0, got {max_shift}")
+    chosen = []
+    if rc_augment is None:
+        rc_augment = default_rc
+    else:
+        chosen.append("reverse complement")
+    if max_shift is None:
+        max_shift = default_shift
+    else:
+        chosen.append("shift")
+    reason = why if not chosen else f"{' and '.join(chosen)} set by the user; otherwise {why}"
+    return {"rc": bool(rc_augment), "max_shift": int(max_shift), "reason": reason}
+
+
+def describe_augmentation(aug: dict) -> str:
+    """One line for the terminal: ``augmentation: reverse complement + shifts up to 3 bp (...)``."""
+    parts = []
+    if aug.get("rc"):
+        parts.append("reverse complement")
+    if aug.get("max_shift"):
+        parts.append(f"shifts up to {aug['max_shift']} bp")
+    what = " + ".join(parts) if parts else "none"
+    return f"augmentation: {what} ({aug.get('reason', '')})"
 
 
 @dataclass
@@ -29,6 +65,10 @@ class TaskData:
             ``multiclass`` ``y`` holds one float class index.
         summary: plain-JSON description: source files, sizes, class balance, split rule.
         train_augmented: the training set with augmentations on (defaults to ``train``).
+        augmentation: what ``train_augmented`` does and why: ``{"rc": bool, "max_shift": int,
+            "reason": str}``. Builders choose it (off for user files, whose strand semantics
+            are unknown; per task for bundled ones) unless the user passes ``rc_augment`` /
+            ``max_shift``; training records it with the model.
     """
 
     name: str
@@ -40,6 +80,7 @@ class TaskData:
     test: Dataset
     summary: dict = field(default_factory=dict)
     train_augmented: Dataset | None = None
+    augmentation: dict = field(default_factory=lambda: dict(NO_AUGMENTATION))
 
     @property
     def n_tasks(self) -> int:

@@ -1,9 +1,11 @@
 """Training with Lightning: the task-aware LightningModule, fit, evaluate."""
 
 from regzoo.train.fit import (
+    Evaluation,
     FitResult,
     build_model,
     evaluate,
+    evaluate_detailed,
     fit,
     predict_dataset,
     primary_metric,
@@ -13,10 +15,12 @@ from regzoo.train.fit import (
 from regzoo.train.module import SeqModule
 
 __all__ = [
+    "Evaluation",
     "FitResult",
     "SeqModule",
     "build_model",
     "evaluate",
+    "evaluate_detailed",
     "fit",
     "predict_dataset",
     "primary_metric",

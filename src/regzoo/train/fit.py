@@ -24,13 +24,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from regzoo.data.task import TaskData
-from regzoo.train.metrics import (
-    PRIMARY_METRIC,
-    activate,
-    make_metrics,
-    prepare_for_metrics,
-    summarise,
-)
+from regzoo.train.metrics import PRIMARY_METRIC, activate, score_by_label
 from regzoo.train.module import SeqModule
 
 
@@ -212,6 +206,9 @@ def fit(
             "patience": patience,
             "budget_minutes": budget_minutes,
             "augment": augment,
+            "augmentation": dict(task.augmentation)
+            if augment
+            else {"rc": False, "max_shift": 0, "reason": "switched off (augment=False)"},
             "seed": seed,
             "monitor": "val/loss",
         },
@@ -257,13 +254,50 @@ def predict_dataset(
     return torch.cat(preds).numpy(), torch.cat(targets).numpy()
 
 
-def score(task_type: str, preds: np.ndarray, targets: np.ndarray) -> dict[str, float]:
-    """The task type's metrics (see :func:`make_metrics`) of predictions against targets."""
-    p, t = torch.as_tensor(preds), torch.as_tensor(targets)
-    n_tasks = p.shape[1]
-    metrics = make_metrics(task_type, n_tasks)
-    metrics.update(*prepare_for_metrics(task_type, p, t))
-    return summarise(metrics.compute())
+def score(
+    task_type: str, preds: np.ndarray, targets: np.ndarray, label_names: list[str] | None = None
+) -> dict[str, float]:
+    """The task type's metrics of predictions against targets, macro-averaged over labels.
+
+    Undefined metrics (AUROC of a split with one class, Pearson of a constant) are NaN, never 0;
+    see :func:`regzoo.train.metrics.score_by_label`."""
+    return score_by_label(task_type, torch.as_tensor(preds), torch.as_tensor(targets), label_names)[
+        0
+    ]
+
+
+@dataclass
+class Evaluation:
+    """Metrics of a model on one split: macro-averaged, per label, and which are undefined."""
+
+    metrics: dict[str, float]
+    per_label: dict[str, dict[str, float]]
+    undefined: dict[str, str]
+    n: int
+
+    def to_dict(self) -> dict:
+        return {
+            "n": self.n,
+            "metrics": self.metrics,
+            "per_label": self.per_label,
+            "undefined": self.undefined,
+        }
+
+
+def evaluate_detailed(
+    model: nn.Module,
+    dataset: Dataset,
+    task_type: str,
+    label_names: list[str] | None = None,
+    batch_size: int = 256,
+    device: str | None = None,
+) -> Evaluation:
+    """:func:`evaluate` with per-label metrics and the reasons for undefined ones."""
+    preds, targets = predict_dataset(model, dataset, task_type, batch_size, device)
+    macro, per_label, undefined = score_by_label(
+        task_type, torch.as_tensor(preds), torch.as_tensor(targets), label_names
+    )
+    return Evaluation(macro, per_label, undefined, len(dataset))
 
 
 def evaluate(
@@ -273,7 +307,8 @@ def evaluate(
     batch_size: int = 256,
     device: str | None = None,
 ) -> dict[str, float]:
-    """Metrics of ``model`` on a labelled dataset (e.g. ``task.test``)."""
+    """Metrics of ``model`` on a labelled dataset (e.g. ``task.test``), macro-averaged; undefined
+    ones are NaN."""
     preds, targets = predict_dataset(model, dataset, task_type, batch_size, device)
     return score(task_type, preds, targets)
 
