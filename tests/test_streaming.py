@@ -94,9 +94,7 @@ def test_label_shift_reads_real_flanks_and_rc_keeps_labels(fly):
     chrom, starts = _windows(cache, n=4)
     ds = WindowDataset(cache, chrom, starts, 500, labels=np.ones((4, 2)))
     codes, y = ds.read_batch([0, 1], shift=[7, -5], flip=[False, True])
-    assert np.array_equal(
-        codes[0], cache.fetch("NC_004353.4", starts[0] + 7, starts[0] + 507)
-    ) or np.array_equal(codes[0], cache.fetch_batch([0], [starts[0] + 7], 500)[0])
+    assert np.array_equal(codes[0], cache.fetch_batch([0], [starts[0] + 7], 500)[0])
     assert np.array_equal(
         codes[1], reverse_complement(cache.fetch_batch([0], [starts[1] - 5], 500)[0])
     )
