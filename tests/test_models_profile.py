@@ -361,3 +361,28 @@ def test_safetensors_round_trip(tmp_path, name, output):
     x = one_hot(2, 2048, seed=5)
     with torch.no_grad():
         assert torch.equal(model(x), rebuilt(x))
+
+
+def test_gamma_norm_rules():
+    """'feature': every feature peaks at 1 (released model); 'global': one maximum (GitHub TF
+    code); 'distance': every distance's row peaks at 1 (enformer-pytorch without tf gammas)."""
+    d = torch.arange(-255, 256, dtype=torch.float64)
+    feature = gamma_basis(d, 4, seq_len=256)
+    glob = gamma_basis(d, 4, seq_len=256, norm="global")
+    dist = gamma_basis(d, 4, seq_len=256, norm="distance")
+    torch.testing.assert_close(feature.amax(dim=0), torch.ones(4, dtype=torch.float64))
+    assert glob.max() == 1 and (glob.amax(dim=0) < 0.99).any()
+    torch.testing.assert_close(dist.amax(dim=1), torch.ones(len(d), dtype=torch.float64))
+    assert not torch.allclose(feature, glob) and not torch.allclose(feature, dist)
+    with pytest.raises(ValueError, match="gamma_norm"):
+        gamma_basis(d, 4, seq_len=256, norm="max")
+    a = create("enformer", compact=True, seq_len=1024, n_tasks=2).eval()
+    b = create("enformer", compact=True, seq_len=1024, n_tasks=2, gamma_norm="global").eval()
+    b.load_state_dict(a.state_dict())
+    for block in (*a.transformer, *b.transformer):  # output projections start at zero
+        if hasattr(block, "attention"):
+            torch.nn.init.normal_(block.attention.module[1].to_out.weight)
+    b.load_state_dict(a.state_dict())
+    x = torch.nn.functional.one_hot(torch.randint(0, 4, (1, 1024)), 4).float().transpose(1, 2)
+    with torch.no_grad():
+        assert not torch.allclose(a(x), b(x))

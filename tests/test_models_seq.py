@@ -17,7 +17,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from _zoo_helpers import fit_planted
-from regzoo.data.encode import one_hot, reverse_complement
+from regzoo.data.encode import one_hot, one_hot_batch, reverse_complement
 from regzoo.data.synthetic import planted_motif_task
 from regzoo.errors import RegzooError
 from regzoo.models import card, count_parameters, create, list_models
@@ -26,14 +26,14 @@ from regzoo.models.registry import _REGISTRY
 SEQ_MODELS = ["deepbind", "deepsea", "basset", "danq", "deepsite", "deep6mapred", "expresnet"]
 
 # Parameter counts of the published configurations, in regzoo's (PyTorch) convention.
-# deepbind/deepsea/basset/danq: the figures of ARCHITECTURES.md (DanQ: Keras 46,926,479 plus
-# nn.LSTM's second bias vector, 2 directions x 4 gates x 320). deepsite/deep6mapred: counts of the
+# deepbind/deepsea/basset/danq: the figures of ARCHITECTURES.md (DanQ: the Keras count
+# 46,926,479, since the published configuration uses the Keras 0.2 LSTM, one bias per gate). deepsite/deep6mapred: counts of the
 # assumed configurations (no published count). expresnet: count of the specification.
 EXPECTED_PARAMS = {
     "deepbind": 2_641,
     "deepsea": 52_843_119,
     "basset": 4_135_064,  # "about 4.14M"
-    "danq": 46_926_479 + 2 * 4 * 320,
+    "danq": 46_926_479,
     "deepsite": 239_425,
     "deep6mapred": 55_713,
     "expresnet": 6_420_097,
@@ -120,14 +120,16 @@ def test_published_parameter_count(name):
     model = _meta(name)
     n = count_parameters(model)
     assert abs(n - EXPECTED_PARAMS[name]) <= 0.01 * EXPECTED_PARAMS[name], n
-    # the card states the figure it is tested against (DanQ: the Keras figure, +2,560 here)
-    extra = 2 * 4 * 320 if name == "danq" else 0
-    assert n == card(name).published_params + extra
+    # the card states the figure it is tested against
+    assert n == card(name).published_params
 
 
 def test_danq_card_states_both_conventions():
     notes = card("danq").notes
     assert "46,926,479" in notes and "46,929,039" in notes
+    # nn.LSTM gates: two bias vectors per gate, 2 directions x 4 gates x 320 more
+    torch_gates = _meta("danq", gates="torch")
+    assert count_parameters(torch_gates) == 46_926_479 + 2 * 4 * 320
 
 
 @pytest.mark.parametrize(
@@ -151,8 +153,73 @@ def test_flatten_follows_seq_len_without_leaking():
 
 def test_danq_lstm_reads_every_step():
     model = _meta("danq")
-    assert model.bilstm.lstm.bidirectional and model.bilstm.lstm.hidden_size == 320
+    assert model.bilstm.forward_lstm.hidden == model.bilstm.backward_lstm.hidden == 320
+    assert model.bilstm.backward_lstm.reverse and not model.bilstm.forward_lstm.reverse
     assert model.head[0].in_features == 75 * 2 * 320  # all 75 steps, not only the last one
+    torch_gates = _meta("danq", gates="torch")
+    assert torch_gates.bilstm.lstm.bidirectional and torch_gates.bilstm.lstm.hidden_size == 320
+    assert card("danq").compact["gates"] == "torch"
+    with pytest.raises(ValueError, match="gates"):
+        _meta("danq", gates="sigmoid")
+
+
+def _keras_lstm_reference(x, w, u, b, reverse=False):
+    """Keras 0.2.0 ``LSTM._step``, written out per gate in numpy (float64).
+
+    ``x (L, in)``; ``w[g] (in, H)``, ``u[g] (H, H)``, ``b[g] (H,)`` for g in "icfo" (Keras'
+    storage: ``x . W``, gate order i, c, f, o). Returns ``(L, H)``, aligned with the input steps.
+    """
+    import numpy as np
+
+    def hard_sigmoid(z):
+        return np.clip(0.2 * z + 0.5, 0.0, 1.0)
+
+    hidden = u["i"].shape[0]
+    h, c = np.zeros(hidden), np.zeros(hidden)
+    out = np.zeros((x.shape[0], hidden))
+    for t in reversed(range(x.shape[0])) if reverse else range(x.shape[0]):
+        i = hard_sigmoid(x[t] @ w["i"] + h @ u["i"] + b["i"])
+        f = hard_sigmoid(x[t] @ w["f"] + h @ u["f"] + b["f"])
+        c = f * c + i * np.tanh(x[t] @ w["c"] + h @ u["c"] + b["c"])
+        o = hard_sigmoid(x[t] @ w["o"] + h @ u["o"] + b["o"])
+        h = o * np.tanh(c)
+        out[t] = h
+    return out
+
+
+def test_danq_keras_gates_match_a_reference_cell():
+    """gates="keras" computes the Keras 0.2.0 LSTM: hard-sigmoid gates, one bias per gate."""
+    import numpy as np
+
+    from regzoo.models.layers.conv import KerasBiLSTM
+
+    rng = np.random.default_rng(0)
+    n_in, hidden, length = 5, 3, 7
+    bilstm = KerasBiLSTM(n_in, hidden).double()
+    params = {}
+    for direction in ("forward_lstm", "backward_lstm"):
+        # large weights drive the gates into the clipped region of the hard sigmoid
+        w = {g: rng.normal(0, 1.5, (n_in, hidden)) for g in "icfo"}
+        u = {g: rng.normal(0, 1.5, (hidden, hidden)) for g in "icfo"}
+        b = {g: rng.normal(0, 1.0, hidden) for g in "icfo"}
+        params[direction] = (w, u, b)
+        lstm = getattr(bilstm, direction)
+        with torch.no_grad():  # regzoo stacks the gates in nn.LSTM's order i, f, g, o
+            lstm.weight_ih.copy_(torch.from_numpy(np.concatenate([w[g].T for g in "ifco"])))
+            lstm.weight_hh.copy_(torch.from_numpy(np.concatenate([u[g].T for g in "ifco"])))
+            lstm.bias.copy_(torch.from_numpy(np.concatenate([b[g] for g in "ifco"])))
+    x = rng.normal(0, 1, (2, n_in, length))
+    with torch.no_grad():
+        got = bilstm(torch.from_numpy(x)).numpy()  # (2, 2H, L)
+    for sample in range(2):
+        steps = x[sample].T
+        forward = _keras_lstm_reference(steps, *params["forward_lstm"])
+        backward = _keras_lstm_reference(steps, *params["backward_lstm"], reverse=True)
+        expected = np.concatenate([forward, backward], axis=1).T
+        np.testing.assert_allclose(got[sample], expected, rtol=1e-10, atol=1e-12)
+    # the hard sigmoid is what makes the difference: logistic gates give other outputs
+    z = np.linspace(-4, 4, 9)
+    assert not np.allclose(np.clip(0.2 * z + 0.5, 0, 1), 1 / (1 + np.exp(-z)), atol=1e-2)
 
 
 def test_deepsite_is_lstm_then_cnn():
@@ -181,7 +248,10 @@ def test_deep6mapred_branches_are_parallel():
 
 def test_deepbind_options():
     default = create("deepbind")
-    assert default.pad.padding == (23, 23) and default.pad.value == 0.0
+    assert default.pad.padding == (23, 23) and default.pad.value == 0.25
+    assert default.both_strands
+    compact = create("deepbind", compact=True)  # keeps regzoo's original scoring
+    assert compact.pad.value == 0.0 and not compact.both_strands
     max_only = _meta("deepbind", pooling="max")
     assert count_parameters(max_only) == 16 * 4 * 24 + 16 + (16 * 32 + 32) + 33
     linear = _meta("deepbind", hidden=0)
@@ -202,6 +272,59 @@ def test_deepbind_detectors_overhang_the_ends():
     model.detectors.register_forward_hook(lambda m, i, o: seen.update(length=o.shape[-1]))
     model(_one_hot_batch(1, 101))
     assert seen["length"] == 101 + 24 - 1
+
+
+@torch.no_grad()
+def _deepbind_by_hand(model, seq: str) -> float:
+    """The official ``apply_model`` loop, written out: pad with m-1 N, N = 0.25 per base,
+    threshold, rectify, max and mean over n + m - 1 positions, hidden ReLU layer, output."""
+    w = model.detectors.weight.detach().double()  # (d, 4, m)
+    thresholds = model.detectors.bias.detach().double()
+    d, _, m = w.shape
+    padded = "N" * (m - 1) + seq + "N" * (m - 1)
+    index = {"A": 0, "C": 1, "G": 2, "T": 3}
+    maps = torch.zeros(d, len(seq) + m - 1, dtype=torch.float64)
+    for i in range(len(seq) + m - 1):
+        for j in range(m):
+            base = padded[i + j]
+            if base == "N":
+                maps[:, i] += 0.25 * w[:, :, j].sum(dim=1)
+            else:
+                maps[:, i] += w[:, index[base], j]
+    maps = (maps + thresholds[:, None]).clamp(min=0)
+    pooled = torch.cat([maps.amax(dim=1), maps.mean(dim=1)])  # regzoo order: maxima, means
+    hidden = (model.head[0].weight.double() @ pooled + model.head[0].bias.double()).clamp(min=0)
+    return float(model.head[3].weight.double() @ hidden + model.head[3].bias.double())
+
+
+def _complement(seq: str) -> str:
+    return seq[::-1].translate(str.maketrans("ACGTN", "TGCAN"))
+
+
+def test_deepbind_scores_as_the_official_code():
+    """N padding (and N inside the input) adds 0.25 of each weight; both strands, keep the max."""
+    torch.manual_seed(3)
+    model = create("deepbind", seq_len=30).double().eval()
+    with torch.no_grad():  # thresholds low enough that overhanging windows are not all zero
+        model.detectors.bias.uniform_(-0.2, 0.2)
+    seqs = ["ACGTTGCAAGGCTTACNNGTACCATGACGT", "TTTTTTTTTTGGGGGGGGGGACACACACAC"]
+    x = torch.from_numpy(one_hot_batch(seqs)).double()
+    with torch.no_grad():
+        got = model(x)[:, 0]
+        single = model.score(x)[:, 0]
+    for k, seq in enumerate(seqs):
+        forward, backward = (
+            _deepbind_by_hand(model, seq),
+            _deepbind_by_hand(model, _complement(seq)),
+        )
+        assert forward != backward  # the strands score differently, so max() is tested
+        assert single[k].item() == pytest.approx(forward, abs=1e-9)
+        assert got[k].item() == pytest.approx(max(forward, backward), abs=1e-9)
+    # zero padding (the compact rule) scores differently
+    zero_pad = create("deepbind", seq_len=30, pad_value=0.0, both_strands=False).double().eval()
+    zero_pad.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        assert not torch.allclose(zero_pad(x)[:, 0], single)
 
 
 def test_expresnet_structure_and_extra_features():

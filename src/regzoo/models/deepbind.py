@@ -5,12 +5,19 @@ small fully connected output (ChIP-seq configuration)::
 
     one-hot (B, 4, 101)
     [pre_pool: max pool(p)]                 -> (B, 4, 101 // p)     (option, off by default)
+    N (all-zero column) -> 0.25 per base    -> (B, 4, 101)          (pad_value=0.25)
     pad m-1 = 23 N each side                -> (B, 4, 147)
     conv(16, 24): motif detectors           -> (B, 16, 124)
     max(0, x - b): learned threshold        -> (B, 16, 124)
     global max + average pooling            -> (B, 32)
     dense 32 ReLU dropout                   -> (B, 32)
     dense 1                                 -> (B, 1) logits
+    [both_strands: the same on the reverse complement, keep the larger score]
+
+The published configuration scores as the official ``deepbind`` executable does
+(``deepbind.cpp``, ``apply_model``): an N -- in the padding or in the sequence -- adds 0.25 of
+each of the four detector weights at its position, and ChIP-seq models
+(``reverse_complement = 1`` in their parameter file) score both strands and keep the larger score.
 """
 
 from __future__ import annotations
@@ -30,9 +37,11 @@ CARD = ModelCard(
     n_tasks=1,
     output="scalar",
     published_params=2_641,
-    # The published configuration is already tiny (2,641 parameters): compact = published.
+    # The published configuration is already tiny (2,641 parameters): compact has the same
+    # layers, and keeps regzoo's original scoring (zero padding, one strand) so that compact
+    # results (golden outputs, earlier `regzoo compare` tables) are unchanged.
     # fwd+bwd of a batch of 64 x 1000 bp: 0.007 s (2 threads) / 0.011 s (1 thread), 2-core CPU.
-    compact={},
+    compact={"pad_value": 0.0, "both_strands": False},
     published_results=(
         "In vivo (ENCODE ChIP-seq, 101-bp peaks vs dinucleotide-shuffled negatives): per-"
         "experiment test AUCs in the paper's supplementary tables [not re-checked here]; "
@@ -45,10 +54,24 @@ CARD = ModelCard(
         "choice), no hidden layer or 32 ReLU units with dropout. Parameter count 16*4*24 + 16 + "
         "(32*32 + 32) + (32 + 1) = 2,641 for max+avg pooling with 32 hidden units. Choices: the "
         "threshold b is the convolution bias (conv(x) + bias = x - b with bias = -b), the same "
-        "function and parameter count as a bias-free conv followed by a threshold. N padding is "
-        "done inside the model with zeros: regzoo encodes N as an all-zero column everywhere, "
-        "whereas the paper used 0.25 per base (its N encoding); with zeros an overhanging "
-        "detector scores only the real bases. Dropout 0.5 stands for the paper's per-experiment "
+        "function and parameter count as a bias-free conv followed by a threshold (the official "
+        "parameter files store the added value, `thresholds`, which is the bias itself). Scoring "
+        "as the official code (deepbind.cpp, apply_model and main, read in a public copy of the "
+        "DeepBind 0.11 sources): the input is padded with m-1 N on both sides and an N adds "
+        "0.25 of each detector weight at its position (pad_value=0.25; N inside the sequence, "
+        "regzoo's all-zero column, is scored as 0.25 per base too); models whose parameter file "
+        "says reverse_complement = 1 (the ChIP-seq models) score the reverse complement as well "
+        "and keep the larger score (both_strands=True). Both are the defaults of the published "
+        "configuration. The compact configuration keeps regzoo's original rule (pad_value=0: "
+        "N all-zero, an overhanging detector scores only the real bases; one strand), so "
+        "compact results, golden outputs included, are unchanged. Not reproduced: the "
+        "executable scans inputs longer than its window (default int(1.5 m) = 36 bp, option "
+        "--window-size) and keeps the best window; regzoo scores the whole input (the "
+        "executable with --window-size >= the input length). The official pooled features "
+        "interleave max and mean per detector (max_1, mean_1, max_2, ...); regzoo concatenates "
+        "all maxima then all means (`regzoo import deepbind` permutes the weights). The mean "
+        "is over the n + m - 1 detector positions, padding included, as in the official code. "
+        "Dropout 0.5 stands for the paper's per-experiment "
         "calibrated value; training (SGD with momentum, random hyper-parameter search) is not part "
         "of the module. pre_pool is the article's 'simplest CNN' variant (a max-pooling layer "
         "before the convolution), off by default. No final sigmoid (logits)."
@@ -69,7 +92,12 @@ class DeepBind(nn.Module):
             configuration uses ``"maxavg"``), or ``"avg"``.
         hidden: units of the hidden layer (32), or 0 for a linear output layer.
         dropout: dropout after the hidden layer.
-        pad_n: pad m-1 N (all-zero columns) on both sides so detectors can overhang the ends.
+        pad_n: pad m-1 N on both sides so detectors can overhang the ends.
+        pad_value: the value of each base's channel for an N, in the padding and (when not 0)
+            for N inside the input (all-zero columns): 0.25 as the official scorer (published
+            default), 0 = N all-zero (regzoo's encoding; the compact configuration).
+        both_strands: also score the reverse complement and keep the larger output (official
+            ChIP-seq models; published default), element-wise per task.
         pre_pool: width/stride of a max-pooling layer applied to the one-hot input BEFORE the
             convolution (the article's "simplest CNN"); 0 = off (published DeepBind).
 
@@ -91,6 +119,8 @@ class DeepBind(nn.Module):
         dropout: float = 0.5,
         pad_n: bool = True,
         pre_pool: int = 0,
+        pad_value: float = 0.25,
+        both_strands: bool = True,
     ) -> None:
         super().__init__()
         pad = detector_len - 1 if pad_n else 0
@@ -101,7 +131,8 @@ class DeepBind(nn.Module):
 
         check_seq_len("deepbind", seq_len, out_len)
         self.pre_pool = nn.MaxPool1d(pre_pool) if pre_pool > 1 else nn.Identity()
-        self.pad = nn.ConstantPad1d(pad, 0.0)  # N = all-zero column in regzoo's encoding
+        self.pad_value, self.both_strands = float(pad_value), bool(both_strands)
+        self.pad = nn.ConstantPad1d(pad, self.pad_value)  # N columns on both sides
         # conv bias = -threshold: relu(w * x + bias) = max(0, w * x - b)
         self.detectors = nn.Conv1d(4, n_detectors, detector_len)
         self.rectify = nn.ReLU()
@@ -113,6 +144,15 @@ class DeepBind(nn.Module):
             dropout=dropout if hidden else 0.0,
         )
 
+    def score(self, x: torch.Tensor) -> torch.Tensor:
+        """One strand: ``(batch, 4, seq_len)`` -> ``(batch, n_tasks)`` logits."""
+        x = self.pre_pool(x)
+        if self.pad_value:  # N inside the input (all-zero column) -> pad_value per base
+            x = x + self.pad_value * (x.sum(dim=1, keepdim=True) == 0).to(x.dtype)
+        return self.head(self.pool(self.rectify(self.detectors(self.pad(x)))))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.pad(self.pre_pool(x))
-        return self.head(self.pool(self.rectify(self.detectors(x))))
+        out = self.score(x)
+        if self.both_strands:  # reverse complement of A, C, G, T rows = flip both axes
+            out = torch.maximum(out, self.score(x.flip(dims=(1, 2))))
+        return out

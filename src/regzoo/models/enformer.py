@@ -84,15 +84,21 @@ CARD = ModelCard(
         "enformer/attention_module.py (q/k/v/r_k without bias, VarianceScaling(2.0) init, "
         "zero-initialised output projection with bias, r_w/r_r biases (1, H, 1, K), q scaled "
         "before adding the biases, relative_shift semantics: distance = key - query; basis "
-        "functions exponential / central mask / gamma, symmetric + sign halves, gamma normalised "
-        "by its max over distances). Cross-checked with lucidrains/enformer-pytorch 0.8.12: "
-        "251,221,292 parameters with both heads, same here; at a small configuration with every "
-        "weight randomised and copied across, both heads agree to 5e-6 once its gamma basis is "
-        "normalised over distances as in the official code (its default normalises over "
-        "features; it ships TF's values for the pretrained weights). Checked once by hand, not a "
-        "test: enformer-pytorch is no dependency. Our gamma features match those TF values "
-        "(T=1536, tf_gammas.pt) within 2.5e-3. Deviations and conventions: gamma basis computed "
-        "in float64 (TF: float32, the 2.5e-3); BN momentum 0.1 is PyTorch's name for Sonnet's "
+        "functions exponential / central mask / gamma, symmetric + sign halves). Gamma "
+        "normalisation (gamma_norm): the GitHub TF code divides the gamma features by ONE global "
+        "maximum (tf.reduce_max over all distances and features, gamma_norm='global'); the "
+        "released model's TF-computed gammas, as enformer-pytorch ships them for the pretrained "
+        "weights (precomputed/tf_gammas.pt, use_tf_gamma=True; lucidrains/enformer-pytorch issue "
+        "#31), peak at 1 per feature, which is regzoo's default (gamma_norm='feature': each "
+        "feature divided by its own maximum over distances; matches tf_gammas.pt at T=1536 "
+        "within 2.5e-3, the difference being TF's float32 vs our float64). enformer-pytorch's "
+        "own torch computation (use_tf_gamma=False, its default) divides each distance's row by "
+        "its maximum over features (gamma_norm='distance'); `regzoo import enformer` picks the "
+        "rule from the checkpoint's use_tf_gamma. Cross-checked with lucidrains/enformer-pytorch "
+        "0.8.12: 251,221,292 parameters with both heads, same here; an enformer-pytorch "
+        "checkpoint imported with `regzoo import enformer` gives both heads' outputs within 1e-5 "
+        "(tests/test_weights.py, skipped when enformer-pytorch is not installed). Conventions: "
+        "gamma basis computed in float64; BN momentum 0.1 is PyTorch's name for Sonnet's "
         "decay 0.9; heads are kernel-1 Conv1d "
         "(channels-first output, same parameters as a per-bin Linear); output crop is derived "
         "from seq_len as the published fraction 320/1536 per side unless crop/target_bins is "
@@ -123,6 +129,10 @@ class Enformer(nn.Module):
         n_tasks_mouse: tracks of the second ("mouse") head; ``None`` or 0 = no second head.
         output: ``"profile"`` (softplus) or ``"scalar"`` (logits through a ScalarHead).
         scalar_pool: the ScalarHead's pooling (``"attention"``, ``"mean"``, ``"max"``).
+        gamma_norm: normalisation of the gamma positional features: ``"feature"`` (each peaks
+            at 1, as the released model's gammas; default), ``"global"`` (one global maximum, as
+            the GitHub TF code) or ``"distance"`` (per distance, as enformer-pytorch computes
+            them without ``use_tf_gamma``). See ``layers.profile.GAMMA_NORMS``.
 
     Input ``(batch, 4, seq_len)`` one-hot.
     """
@@ -150,6 +160,7 @@ class Enformer(nn.Module):
         n_tasks_mouse: int | None = 1643,
         output: str = "profile",
         scalar_pool: str = "mean",
+        gamma_norm: str = "feature",
     ) -> None:
         super().__init__()
         if channels % n_heads:
@@ -192,6 +203,7 @@ class Enformer(nn.Module):
                     dropout,
                     attn_dropout,
                     pos_dropout,
+                    gamma_norm=gamma_norm,
                 )
                 for _ in range(transformer_layers)
             ),

@@ -9,6 +9,8 @@ Blocks:
     :class:`ConvBlock`        conv -> [batch norm] -> activation -> [max pool] -> [dropout]
     :class:`ResidualModule`   conv-BN-ReLU-conv-BN + (identity | 1x1 projection) -> ReLU
     :class:`BiLSTM`           bidirectional LSTM over positions, channels-first in and out
+    :class:`KerasLSTM`        one-direction LSTM as Keras 0.2 computes it (hard-sigmoid gates)
+    :class:`KerasBiLSTM`      bidirectional :class:`KerasLSTM`, channels-first in and out
     :class:`PositionAttention` attention weights over positions -> weighted sum
     :class:`GlobalPool`       global max / average / max+average pooling over positions
     :class:`DenseHead`        [Linear -> [BN] -> ReLU -> [dropout]] x n -> Linear (logits)
@@ -32,6 +34,8 @@ __all__ = [
     "ConvBlock",
     "DenseHead",
     "GlobalPool",
+    "KerasBiLSTM",
+    "KerasLSTM",
     "PositionAttention",
     "ResidualModule",
     "blocks_out_len",
@@ -196,6 +200,76 @@ class BiLSTM(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out, _ = self.lstm(rearrange(x, "b c l -> b l c"))
+        return rearrange(out, "b l c -> b c l")
+
+
+def hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """Keras/Theano ``hard_sigmoid``: ``clip(0.2 x + 0.5, 0, 1)`` (torch's ``hardsigmoid`` uses
+    slope 1/6 instead)."""
+    return (0.2 * x + 0.5).clamp(0.0, 1.0)
+
+
+class KerasLSTM(nn.Module):
+    """One LSTM direction as Keras 0.2.0 computes it (``keras/layers/recurrent.py``, ``LSTM``).
+
+    ``i, f, o = hard_sigmoid(W x_t + U h_{t-1} + b)``, ``c_t = f c_{t-1} + i tanh(W_c x_t +
+    U_c h_{t-1} + b_c)``, ``h_t = o tanh(c_t)``, zero initial state, ONE bias vector per gate
+    (``nn.LSTM`` has two and the logistic sigmoid). Parameters are stacked as in ``nn.LSTM``,
+    gate order i, f, g (cell candidate), o: ``weight_ih (4H, in)``, ``weight_hh (4H, H)``,
+    ``bias (4H,)``; Keras stores them per gate as ``W (in, H)``, ``U (H, H)``, ``b (H,)`` in the
+    order i, c, f, o (see ``regzoo.weights.keras``).
+
+    Args:
+        in_channels: input features per step.
+        hidden: units H.
+        reverse: read the steps last to first (outputs stay aligned with their input step).
+
+    Shape:
+        ``(batch, L, in_channels)`` -> ``(batch, L, hidden)``.
+    """
+
+    def __init__(self, in_channels: int, hidden: int, reverse: bool = False) -> None:
+        super().__init__()
+        self.hidden, self.reverse = hidden, reverse
+        self.weight_ih = nn.Parameter(torch.empty(4 * hidden, in_channels))
+        self.weight_hh = nn.Parameter(torch.empty(4 * hidden, hidden))
+        self.bias = nn.Parameter(torch.zeros(4 * hidden))
+        bound = hidden**-0.5  # nn.LSTM's init for the weights
+        nn.init.uniform_(self.weight_ih, -bound, bound)
+        nn.init.uniform_(self.weight_hh, -bound, bound)
+        with torch.no_grad():  # Keras forget_bias_init="one"
+            self.bias[hidden : 2 * hidden] = 1.0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, length, _ = x.shape
+        projected = x @ self.weight_ih.T + self.bias  # every step's input term at once
+        h = x.new_zeros(batch, self.hidden)
+        c = x.new_zeros(batch, self.hidden)
+        outputs: list[torch.Tensor] = [h] * length
+        steps = range(length - 1, -1, -1) if self.reverse else range(length)
+        for t in steps:
+            i, f, g, o = (projected[:, t] + h @ self.weight_hh.T).chunk(4, dim=-1)
+            c = hard_sigmoid(f) * c + hard_sigmoid(i) * torch.tanh(g)
+            h = hard_sigmoid(o) * torch.tanh(c)
+            outputs[t] = h
+        return torch.stack(outputs, dim=1)
+
+
+class KerasBiLSTM(nn.Module):
+    """Bidirectional :class:`KerasLSTM`: forward and backward states concatenated per step.
+
+    Shape:
+        ``(batch, in_channels, L)`` -> ``(batch, 2 * hidden, L)`` (forward channels first).
+    """
+
+    def __init__(self, in_channels: int, hidden: int) -> None:
+        super().__init__()
+        self.forward_lstm = KerasLSTM(in_channels, hidden)
+        self.backward_lstm = KerasLSTM(in_channels, hidden, reverse=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        steps = rearrange(x, "b c l -> b l c")
+        out = torch.cat([self.forward_lstm(steps), self.backward_lstm(steps)], dim=-1)
         return rearrange(out, "b l c -> b c l")
 
 

@@ -272,13 +272,29 @@ def central_mask_basis(distances: torch.Tensor, n: int) -> torch.Tensor:
     return (widths[None, :] > distances.abs()[:, None]).to(torch.float64)
 
 
-def gamma_basis(distances: torch.Tensor, n: int, seq_len: int) -> torch.Tensor:
+#: How the gamma basis is normalised (``gamma_norm``):
+#: ``"feature"``: each feature divided by its own maximum over distances, so every feature peaks
+#: at 1 -- what the released Enformer's TF-computed gammas do (enformer-pytorch ships them as
+#: ``precomputed/tf_gammas.pt``, used with ``use_tf_gamma=True``); the default.
+#: ``"global"``: everything divided by one global maximum, as the GitHub TF code
+#: (deepmind-research ``enformer/attention_module.py``, ``tf.reduce_max(probabilities)``) reads.
+#: ``"distance"``: each distance's row divided by its maximum over features, as enformer-pytorch
+#: computes them in torch (``use_tf_gamma=False``, its default).
+GAMMA_NORMS = ("feature", "global", "distance")
+
+
+def gamma_basis(
+    distances: torch.Tensor, n: int, seq_len: int, norm: str = "feature"
+) -> torch.Tensor:
     """Gamma densities of ``|d|`` with means ``linspace(seq_len/n, seq_len, n)`` and standard
-    deviation ``seq_len / (2n)``, plus 1e-8, each divided by its maximum over the distances
-    (so every feature peaks at 1). Computed in float64 (TF computes it in float32).
+    deviation ``seq_len / (2n)``, plus 1e-8, normalised by ``norm`` (see :data:`GAMMA_NORMS`;
+    default ``"feature"``: each feature divided by its maximum over the distances, so every
+    feature peaks at 1). Computed in float64 (TF computes it in float32).
 
     ``distances (P,)`` -> ``(P, n)``.
     """
+    if norm not in GAMMA_NORMS:
+        raise ValueError(f"gamma_norm must be one of {GAMMA_NORMS}; got {norm!r}")
     mean = torch.linspace(seq_len / n, seq_len, n, dtype=torch.float64)
     std = seq_len / (2 * n)
     concentration = (mean / std) ** 2
@@ -290,12 +306,14 @@ def gamma_basis(distances: torch.Tensor, n: int, seq_len: int) -> torch.Tensor:
         - (torch.lgamma(concentration) - concentration * torch.log(rate))
     )
     density = torch.exp(log_density) + 1e-8
-    return density / density.amax(dim=0, keepdim=True)
+    if norm == "global":
+        return density / density.max()
+    return density / density.amax(dim=0 if norm == "feature" else 1, keepdim=True)
 
 
 @lru_cache(maxsize=16)
 def _relative_positional_features_cpu(
-    seq_len: int, n_features: int, symmetric: bool
+    seq_len: int, n_features: int, symmetric: bool, gamma_norm: str
 ) -> torch.Tensor:
     n_components = 3 if symmetric else 6
     if n_features % n_components:
@@ -310,7 +328,7 @@ def _relative_positional_features_cpu(
             [
                 exponential_basis(distances, n, seq_len),
                 central_mask_basis(distances, n),
-                gamma_basis(distances, n, seq_len),
+                gamma_basis(distances, n, seq_len, gamma_norm),
             ],
             dim=-1,
         )
@@ -320,20 +338,22 @@ def _relative_positional_features_cpu(
 
 
 def relative_positional_features(
-    seq_len: int, n_features: int, symmetric: bool = False
+    seq_len: int, n_features: int, symmetric: bool = False, gamma_norm: str = "feature"
 ) -> torch.Tensor:
     """Enformer's relative positional features for distances ``-(seq_len-1) ... seq_len-1``.
 
     The three basis families (exponential, central mask, gamma) get ``n_features / 6`` features
     each, as functions of ``|d|``; the second half repeats them multiplied by ``sign(d)``, so the
     features of ``d`` and ``-d`` differ only in the sign of that half (``symmetric=True`` keeps
-    the first half only, ``n_features / 3`` each).
+    the first half only, ``n_features / 3`` each). ``gamma_norm``: see :data:`GAMMA_NORMS`.
 
     Returns:
         float32 ``(2 seq_len - 1, n_features)``; row ``i`` is distance ``i - (seq_len - 1)``.
         Cached; do not modify in place.
     """
-    return _relative_positional_features_cpu(int(seq_len), int(n_features), bool(symmetric))
+    return _relative_positional_features_cpu(
+        int(seq_len), int(n_features), bool(symmetric), str(gamma_norm)
+    )
 
 
 def relative_shift(logits: torch.Tensor) -> torch.Tensor:
@@ -376,8 +396,12 @@ class RelativeMultiHeadAttention(nn.Module):
         attn_dropout: float = 0.05,
         pos_dropout: float = 0.01,
         symmetric: bool = False,
+        gamma_norm: str = "feature",
     ) -> None:
         super().__init__()
+        if gamma_norm not in GAMMA_NORMS:
+            raise ValueError(f"gamma_norm must be one of {GAMMA_NORMS}; got {gamma_norm!r}")
+        self.gamma_norm = gamma_norm
         value_size = value_size or dim // n_heads
         self.n_heads, self.key_size = n_heads, key_size
         self.n_rel_pos_features = n_rel_pos_features or dim // n_heads
@@ -410,7 +434,9 @@ class RelativeMultiHeadAttention(nn.Module):
             for f in (self.to_q, self.to_k, self.to_v)
         )
         q = q * self.key_size**-0.5
-        features = relative_positional_features(t, self.n_rel_pos_features, self.symmetric)
+        features = relative_positional_features(
+            t, self.n_rel_pos_features, self.symmetric, self.gamma_norm
+        )
         features = self.pos_dropout(features.to(device=x.device, dtype=x.dtype))
         rel_k = rearrange(self.to_rel_k(features), "m (h d) -> h m d", h=self.n_heads)
         rel_logits = relative_shift(torch.einsum("bhid,hmd->bhim", q + self.r_r_bias, rel_k))
@@ -444,6 +470,7 @@ class TransformerBlock(nn.Module):
         dropout: float = 0.4,
         attn_dropout: float = 0.05,
         pos_dropout: float = 0.01,
+        gamma_norm: str = "feature",
     ) -> None:
         super().__init__()
         self.attention = Residual(
@@ -457,6 +484,7 @@ class TransformerBlock(nn.Module):
                     n_rel_pos_features,
                     attn_dropout,
                     pos_dropout,
+                    gamma_norm=gamma_norm,
                 ),
                 nn.Dropout(dropout),
             )
