@@ -177,3 +177,18 @@ def test_pickles_small_and_loader_workers_match(fly):
             and torch.equal(ys, yd)
         )
     assert torch.equal(serial[0][0][0], ds[0][0])
+
+
+def test_distributed_sampler_shards_cover_the_dataset_once(fly):
+    from torch.utils.data.distributed import DistributedSampler
+
+    _, cache = fly
+    chrom, starts = _windows(cache, n=50, seq_len=500)
+    ds = WindowDataset(cache, chrom, starts, 500, labels=np.arange(50, dtype=np.float32)[:, None])
+    seen = []
+    for rank in range(2):
+        sampler = DistributedSampler(ds, num_replicas=2, rank=rank, shuffle=True, seed=1)
+        for x, y in DataLoader(ds, batch_size=8, sampler=sampler, collate_fn=collate_windows):
+            assert x.shape[1:] == (4, 500)
+            seen += y[:, 0].int().tolist()
+    assert sorted(set(seen)) == list(range(50)) and len(seen) == 50

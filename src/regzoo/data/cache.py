@@ -233,6 +233,9 @@ def build_genome_cache(
             "source": fingerprint(fasta),
         }
         (tmp / INDEX_FILE).write_text(json.dumps(index, indent=1))
+        if final.exists() and not force and _is_valid(final):  # another process was faster
+            shutil.rmtree(tmp, ignore_errors=True)
+            return final
         if final.exists():  # a forced rebuild, or an invalid folder
             trash = Path(tempfile.mkdtemp(prefix=f".old-{final.name}-", dir=root))
             os.replace(final, trash / "old")
