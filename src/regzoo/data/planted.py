@@ -76,21 +76,24 @@ def _background(n: int, seq_len: int, rng: np.random.Generator) -> tuple[np.ndar
     spec = TASKS["promoters"]
     genome = Genome(package_data_dir(spec.package) / spec.fasta, validate=False)
     chrom = genome.chroms[0]
-    codes = encode(genome.fetch(chrom, 0, genome.chrom_sizes[chrom]), name=str(genome.source))
-    size = len(codes)
-    bad = np.concatenate([[0], np.cumsum(codes == N_CODE)])
+    size = genome.chrom_sizes[chrom]
     edges = [0, *(int(e * size) for e in SPLIT_EDGES), size]
     per_split = [int(n * f) for f in (0.8, 0.1)]
     per_split.append(n - sum(per_split))
-    starts, split = [], []
+    windows, split = [], []
     for k in range(3):
         lo, hi = edges[k], edges[k + 1] - seq_len
-        cand = rng.integers(lo, hi, size=per_split[k] * 2)
-        cand = cand[bad[cand + seq_len] == bad[cand]][: per_split[k]]
-        starts.append(np.sort(cand))
-        split.append(np.full(len(cand), k, dtype=np.int8))
-    starts_all = np.concatenate(starts)
-    windows = codes[starts_all[:, None] + np.arange(seq_len)]
+        kept = 0
+        for start in rng.integers(lo, hi, size=per_split[k] * 3):  # N-free windows kept
+            if kept == per_split[k]:
+                break
+            window = encode(genome.fetch(chrom, int(start), int(start) + seq_len))
+            if (window == N_CODE).any():
+                continue
+            windows.append(window)
+            kept += 1
+        split.append(np.full(kept, k, dtype=np.int8))
+    windows = np.stack(windows)
     minus = rng.random(len(windows)) < 0.5
     windows[minus] = _RC_CODE[windows[minus]][:, ::-1]
     return windows, np.concatenate(split)
