@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -72,65 +73,203 @@ TaskTypeOpt = Annotated[
 SeedOpt = Annotated[
     int, typer.Option("--seed", help="Seed for splits, initialisation and augmentation.")
 ]
+RcAugmentOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--rc-augment/--no-rc-augment",
+        help="Train on random reverse complements (strand-symmetric tasks only). Default: off "
+        "for --table / --intervals (strand semantics unknown); the bundled task's own choice.",
+        show_default=False,
+    ),
+]
+MaxShiftOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--max-shift",
+        help="Train on windows shifted by up to N bp. Default: 0 for --table / --intervals; "
+        "the bundled task's own choice (promoters: 3).",
+        show_default=False,
+    ),
+]
+SplitColOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--split-col", help="Column of --table giving each row's split: train, valid or test."
+    ),
+]
+ValidTableOpt = Annotated[
+    Path | None,
+    typer.Option("--valid-table", help="Separate validation table (same columns as --table)."),
+]
+TestTableOpt = Annotated[
+    Path | None,
+    typer.Option("--test-table", help="Separate test table (same columns as --table)."),
+]
+MissingLabelsOpt = Annotated[
+    str,
+    typer.Option(
+        "--missing-labels",
+        help="Missing label values (NA or empty): error | mask (skipped in loss and metrics) | drop (rows).",
+    ),
+]
+MaxNFracOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--max-n-frac",
+        help="Drop sequences with a larger fraction of N (counted). Default: keep, warn above 0.5.",
+        show_default=False,
+    ),
+]
+UnknownChromsOpt = Annotated[
+    str,
+    typer.Option(
+        "--unknown-chroms",
+        help="Intervals on chromosomes the genome lacks: error | drop (counted).",
+    ),
+]
+OverwriteOpt = Annotated[
+    bool, typer.Option("--overwrite", help="Replace an existing output folder.")
+]
+
+DATA_KEYS = (
+    "task",
+    "table",
+    "seq_col",
+    "label_cols",
+    "genome",
+    "intervals",
+    "valid_chroms",
+    "test_chroms",
+    "seq_len",
+    "task_type",
+    "seed",
+    "rc_augment",
+    "max_shift",
+    "split_col",
+    "valid_table",
+    "test_table",
+    "n_folds",
+    "fold",
+    "missing_labels",
+    "max_n_frac",
+    "unknown_chroms",
+)
 
 
-def load_data(
-    task: str | None = None,
-    table: Path | None = None,
-    seq_col: str = "sequence",
-    label_cols: list[str] | None = None,
-    genome: Path | None = None,
-    intervals: Path | None = None,
-    valid_chroms: list[str] | None = None,
-    test_chroms: list[str] | None = None,
-    seq_len: int | None = None,
-    task_type: str | None = None,
-    seed: int = 0,
-):
+def data_spec(**options) -> dict:
+    """The data options of a command as plain JSON (absolute paths, lists split at commas): saved
+    with a model, so that ``evaluate`` can rebuild exactly the same data and splits."""
+    spec = {}
+    for key in DATA_KEYS:
+        value = options.get(key)
+        if isinstance(value, Path):
+            value = str(value.resolve()) if value.exists() else str(value)
+        elif isinstance(value, list):
+            value = _split_commas(value)
+        spec[key] = value
+    spec["seq_col"] = spec["seq_col"] or "sequence"
+    spec["seed"] = spec["seed"] or 0
+    spec["missing_labels"] = spec["missing_labels"] or "error"
+    spec["unknown_chroms"] = spec["unknown_chroms"] or "error"
+    return spec
+
+
+def load_data(spec: dict | None = None, **options):
     """Resolve the data options shared by train / evaluate / compare into a TaskData.
 
-    List options accept repeats and commas alike (``--label-cols a,b`` = ``--label-cols a
-    --label-cols b``)."""
+    Takes a :func:`data_spec` dict or the options as keywords. List options accept repeats and
+    commas alike (``--label-cols a,b`` = ``--label-cols a --label-cols b``)."""
     from regzoo.data import bundled, sources
 
-    label_cols, valid_chroms, test_chroms = (
-        _split_commas(v) for v in (label_cols, valid_chroms, test_chroms)
-    )
-
-    chosen = [
-        opt
-        for opt, value in (("--task", task), ("--table", table), ("--intervals", intervals))
-        if value
-    ]
+    spec = data_spec(**(spec or {}), **options)
+    chosen = [f"--{key}" for key in ("task", "table", "intervals") if spec[key]]
     if len(chosen) > 1:
         raise RegzooError(f"give one data source, not {' and '.join(chosen)}")
-    if intervals is not None or genome is not None:
-        if intervals is None or genome is None:
+    table_only = [
+        f"--{key.replace('_', '-')}"
+        for key in ("split_col", "valid_table", "test_table", "n_folds")
+        if spec[key]
+    ]
+    if table_only and not spec["table"]:
+        raise RegzooError(f"{', '.join(table_only)} go with --table")
+    aug = {"rc_augment": spec["rc_augment"], "max_shift": spec["max_shift"]}
+    if spec["intervals"] is not None or spec["genome"] is not None:
+        if spec["intervals"] is None or spec["genome"] is None:
             raise RegzooError("--genome and --intervals go together")
         return sources.from_intervals(
-            genome,
-            intervals,
-            label_cols=label_cols,
-            seq_len=seq_len or 1000,
-            valid_chroms=valid_chroms,
-            test_chroms=test_chroms,
-            task_type=task_type,
-            seed=seed,
+            spec["genome"],
+            spec["intervals"],
+            label_cols=spec["label_cols"],
+            seq_len=spec["seq_len"],
+            valid_chroms=spec["valid_chroms"],
+            test_chroms=spec["test_chroms"],
+            task_type=spec["task_type"],
+            seed=spec["seed"],
+            unknown_chroms=spec["unknown_chroms"],
+            **aug,
         )
-    if table is not None:
+    if spec["table"] is not None:
         return sources.from_table(
-            table,
-            seq_col=seq_col,
-            label_cols=label_cols,
-            seq_len=seq_len,
-            task_type=task_type,
-            seed=seed,
+            spec["table"],
+            seq_col=spec["seq_col"],
+            label_cols=spec["label_cols"],
+            seq_len=spec["seq_len"],
+            task_type=spec["task_type"],
+            seed=spec["seed"],
+            split_col=spec["split_col"],
+            valid_table=spec["valid_table"],
+            test_table=spec["test_table"],
+            n_folds=spec["n_folds"],
+            fold=spec["fold"] or 0,
+            missing_labels=spec["missing_labels"],
+            max_n_frac=spec["max_n_frac"],
+            **aug,
         )
-    return bundled.load_task(task or "promoters", seq_len=seq_len, seed=seed)
+    return bundled.load_task(
+        spec["task"] or "promoters", seq_len=spec["seq_len"], seed=spec["seed"], **aug
+    )
 
 
-def task_metadata(data, seed: int) -> dict:
-    """What a saved model keeps of its data: enough to rebuild the same splits."""
+def describe_data(data) -> list[str]:
+    """What a user must see before training: sizes, task type and why, length rule, splits,
+    augmentation (each a default that changes what is measured)."""
+    from regzoo.data.task import describe_augmentation
+
+    summary = data.summary
+    reason = summary.get("task_type_reason")
+    lines = [
+        f"[bold]{data.name}[/]: {data.sizes()}",
+        f"task type: {data.task_type}"
+        + (f" ({'inferred: ' if reason != 'given' else ''}{reason})" if reason else "")
+        + f"; labels: {', '.join(data.label_names[:8])}{' ...' if data.n_tasks > 8 else ''}",
+        f"input length: {summary.get('seq_len_rule') or f'{data.seq_len} bp'}",
+    ]
+    if summary.get("split_rule"):
+        lines.append(f"splits: {summary['split_rule']}")
+    lines.append(describe_augmentation(data.augmentation))
+    missing = summary.get("missing_labels") or {}
+    if missing.get("missing_values"):
+        lines.append(
+            f"missing labels: {missing['missing_values']} value(s), rule {missing['rule']}"
+            + (f", {missing['rows_dropped']} row(s) dropped" if missing.get("rows_dropped") else "")
+        )
+    n_content = summary.get("n_content") or {}
+    if n_content.get("mostly_n") and n_content.get("max_n_frac") is None:
+        lines.append(
+            f"[yellow]warning:[/] {n_content['mostly_n']} sequence(s) are more than 50% N "
+            f"({n_content['all_n']} entirely N); drop them with --max-n-frac 0.5"
+        )
+    if n_content.get("dropped"):
+        lines.append(
+            f"dropped {n_content['dropped']} sequence(s) with more than {n_content['max_n_frac']} N"
+        )
+    return lines
+
+
+def task_metadata(data, seed: int, spec: dict | None = None) -> dict:
+    """What a saved model keeps of its data: enough to rebuild the same data and splits."""
+    from regzoo.provenance import data_files
+
     return {
         "name": data.name,
         "task_type": data.task_type,
@@ -138,8 +277,35 @@ def task_metadata(data, seed: int) -> dict:
         "seq_len": data.seq_len,
         "sizes": data.sizes(),
         "seed": seed,
+        "augmentation": data.augmentation,
+        "split": data.summary.get("split"),
+        "data_spec": spec,
+        "data_files": data_files(spec or {}),
         "summary": data.summary,
     }
+
+
+def global_rank() -> int:
+    """This process's rank as Lightning's DDP launcher and cluster schedulers set it (0 alone)."""
+    for var in ("RANK", "SLURM_PROCID", "LOCAL_RANK"):
+        if os.environ.get(var, "").isdigit():
+            return int(os.environ[var])
+    return 0
+
+
+def check_out_dir(out: Path, overwrite: bool) -> None:
+    """Refuse to write a model over an existing one unless ``--overwrite``."""
+    if out.exists() and not out.is_dir():
+        raise RegzooError(f"--out {out}: a file is in the way; expected a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise RegzooError(
+                f"--out {out}: the folder exists and is not empty; pass --overwrite to replace "
+                "it, or choose another folder"
+            )
+        import shutil
+
+        shutil.rmtree(out)
 
 
 # ---- commands --------------------------------------------------------------------------------
@@ -200,6 +366,23 @@ def train_cmd(
     test_chroms: TestChromsOpt = None,
     seq_len: SeqLenOpt = None,
     task_type: TaskTypeOpt = None,
+    rc_augment: RcAugmentOpt = None,
+    max_shift: MaxShiftOpt = None,
+    split_col: SplitColOpt = None,
+    valid_table: ValidTableOpt = None,
+    test_table: TestTableOpt = None,
+    folds: Annotated[
+        int | None,
+        typer.Option(
+            "--folds",
+            help="k-fold cross-validation of --table: one model per fold in OUT/fold<k>, "
+            "out-of-fold predictions for every row, metrics as mean ± sd.",
+            show_default=False,
+        ),
+    ] = None,
+    missing_labels: MissingLabelsOpt = "error",
+    max_n_frac: MaxNFracOpt = None,
+    unknown_chroms: UnknownChromsOpt = "error",
     max_epochs: Annotated[
         int, typer.Option(help="Maximum epochs (early stopping may end sooner).")
     ] = 20,
@@ -224,47 +407,59 @@ def train_cmd(
     strategy: Annotated[
         str, typer.Option(help="auto | ddp | ... (Lightning; ddp for multi-GPU).")
     ] = "auto",
+    overwrite: OverwriteOpt = False,
     seed: SeedOpt = 0,
 ) -> None:
-    """Train an architecture on a task and save it (safetensors + JSON) with its test metrics."""
-    from regzoo.models import card, count_parameters
-    from regzoo.saved import save_model
-    from regzoo.train import evaluate, train_model
+    """Train an architecture on a task and save it (safetensors + JSON) with its metrics.
+
+    Under DDP (--devices N --strategy ddp) every rank trains; only global rank 0 prints and
+    writes."""
+    from regzoo.models import card
 
     card(model)  # unknown name -> clear error before any data work
-    data = load_data(
-        task,
-        table,
-        seq_col,
-        label_cols,
-        genome,
-        intervals,
-        valid_chroms,
-        test_chroms,
-        seq_len,
-        task_type,
-        seed,
-    )
-    err_console.print(
-        f"[bold]{model}[/] on [bold]{data.name}[/]: {data.sizes()} ({data.task_type}, {data.seq_len} bp)"
-    )
+    rank0 = global_rank() == 0
+    if rank0:
+        check_out_dir(out, overwrite)
+    spec = data_spec(**{k: v for k, v in locals().items() if k in DATA_KEYS})
+    fit_args = {
+        "max_epochs": max_epochs,
+        "batch_size": batch_size,
+        "lr": lr,
+        "patience": patience,
+        "budget_minutes": budget_minutes,
+        "accelerator": accelerator,
+        "devices": _devices(devices),
+        "strategy": strategy,
+    }
+    model_args = {} if published else {"compact": True}
+    if folds:
+        if not table:
+            raise RegzooError("--folds goes with --table (cross-validation of a sequence table)")
+        _train_folds(model, out, spec, folds, model_args, fit_args, seed, rank0)
+        return
+    _train_one(model, out, spec, model_args, fit_args, seed, rank0)
+
+
+def _train_one(model, out, spec, model_args, fit_args, seed, rank0, data=None, quiet=False):
+    """Train one model on one data specification; rank 0 saves it. Returns (data, result,
+    valid Evaluation, test Evaluation)."""
+    from regzoo.models import count_parameters
+    from regzoo.provenance import run_record
+    from regzoo.saved import save_model
+    from regzoo.train import evaluate_detailed, train_model
+
+    data = data or load_data(spec)
+    if rank0 and not quiet:
+        err_console.print(
+            f"[bold]{model}[/] on " + "\n  ".join(describe_data(data)), highlight=False
+        )
     result = train_model(
-        model,
-        data,
-        seed=seed,
-        model_args={} if published else {"compact": True},
-        max_epochs=max_epochs,
-        batch_size=batch_size,
-        lr=lr,
-        patience=patience,
-        budget_minutes=budget_minutes,
-        out_dir=out,
-        accelerator=accelerator,
-        devices=_devices(devices),
-        strategy=strategy,
+        model, data, seed=seed, model_args=model_args, out_dir=out, progress=rank0, **fit_args
     )
-    valid = evaluate(result.model, data.valid, data.task_type)
-    test = evaluate(result.model, data.test, data.task_type)
+    valid = evaluate_detailed(result.model, data.valid, data.task_type, data.label_names)
+    test = evaluate_detailed(result.model, data.test, data.task_type, data.label_names)
+    if result.global_rank != 0:
+        return data, result, valid, test
     training = {
         **result.settings,
         "epochs": result.epochs,
@@ -273,14 +468,105 @@ def train_cmd(
         "stopped_by": result.stopped_by,
         "parameters": count_parameters(result.model),
         "history": result.history,
+        "run": run_record(),
     }
     save_model(
-        out, result.model, task_metadata(data, seed), training, {"valid": valid, "test": test}
+        out,
+        result.model,
+        task_metadata(data, seed, spec),
+        training,
+        {
+            "valid": valid.metrics,
+            "test": test.metrics,
+            "valid_per_label": valid.per_label,
+            "test_per_label": test.per_label,
+            "undefined": {"valid": valid.undefined, "test": test.undefined},
+        },
     )
-    _print_metrics(f"{model} test metrics", test)
+    if not quiet:
+        _print_evaluation(f"{model} test metrics (n={test.n:,})", test, data.task_type, "test")
+        console.print(
+            f"saved to {out}  ({training['parameters']:,} parameters, {result.epochs} epochs, "
+            f"best epoch {result.best_epoch + 1}, {result.wall_time_s:.1f} s, "
+            f"{result.world_size} process(es))"
+        )
+    return data, result, valid, test
+
+
+def _train_folds(model, out, spec, n_folds, model_args, fit_args, seed, rank0) -> None:
+    """k-fold cross-validation: one model per fold, out-of-fold predictions for every row."""
+    import pandas as pd
+
+    from regzoo.train import predict_dataset
+
+    rows, per_fold = [], []
+    for fold in range(n_folds):
+        fold_spec = {**spec, "n_folds": n_folds, "fold": fold}
+        data = load_data(fold_spec)
+        if rank0:
+            lines = describe_data(data)
+            if fold == 0:
+                err_console.print(f"[bold]{model}[/] on " + "\n  ".join(lines), highlight=False)
+            err_console.print(f"fold {fold + 1}/{n_folds}: {data.sizes()}")
+        _, result, _, test = _train_one(
+            model, out / f"fold{fold}", fold_spec, model_args, fit_args, seed, rank0, data, True
+        )
+        if result.global_rank != 0:
+            continue
+        preds, targets = predict_dataset(result.model, data.test, data.task_type)
+        test_rows = data.summary["split"]["test_rows"]
+        target_names = ["class"] if data.task_type == "multiclass" else data.label_names
+        for k, row in enumerate(test_rows):
+            record = {"row": row, "fold": fold}
+            record.update(
+                {f"pred_{n}": float(v) for n, v in zip(data.label_names, preds[k], strict=True)}
+            )
+            record.update(
+                {f"label_{n}": float(v) for n, v in zip(target_names, targets[k], strict=True)}
+            )
+            rows.append(record)
+        per_fold.append({"fold": fold, "n_test": test.n, **test.metrics})
+    if not rank0:
+        return
+    folds_frame = pd.DataFrame(per_fold)
+    metric_cols = [c for c in folds_frame.columns if c not in ("fold", "n_test")]
+    summary = {
+        m: {"mean": float(folds_frame[m].mean()), "sd": float(folds_frame[m].std(ddof=1))}
+        for m in metric_cols
+    }
+    oof = pd.DataFrame(rows).sort_values("row")
+    out.mkdir(parents=True, exist_ok=True)
+    oof.to_csv(out / "oof_predictions.tsv", sep="\t", index=False, float_format="%.6g")
+    folds_frame.to_csv(out / "folds.tsv", sep="\t", index=False, float_format="%.6g")
+    (out / "cv_metrics.json").write_text(
+        json.dumps(
+            _json_nan({"n_folds": n_folds, "per_fold": per_fold, "summary": summary}), indent=2
+        )
+        + "\n"
+    )
+    table = Table(title=f"{model}: {n_folds}-fold cross-validation (test folds, mean ± sd)")
+    for m in metric_cols:
+        table.add_column(m, justify="right")
+    table.add_row(*(f"{_fmt(summary[m]['mean'])} ± {_fmt(summary[m]['sd'])}" for m in metric_cols))
+    console.print(table)
     console.print(
-        f"saved to {out}  ({training['parameters']:,} parameters, {result.epochs} epochs, {result.wall_time_s:.1f} s)"
+        f"{n_folds} models in {out}/fold<k>; out-of-fold predictions for all {len(oof):,} rows: "
+        f"{out / 'oof_predictions.tsv'}"
     )
+
+
+def _json_nan(value):
+    """NaN -> None (JSON null) throughout a nested structure."""
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, dict):
+        return {k: _json_nan(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_nan(v) for v in value]
+    return value
+
+
+SPLIT_CHOICES = ("test", "valid", "train", "all")
 
 
 @app.command("evaluate")
@@ -288,13 +574,29 @@ def evaluate_cmd(
     model_dir: Annotated[Path, typer.Argument(help="A directory written by `regzoo train`.")],
     task: TaskOpt = None,
     table: TableOpt = None,
-    seq_col: SeqColOpt = "sequence",
+    seq_col: Annotated[
+        str | None, typer.Option("--seq-col", help="Sequence column of --table.")
+    ] = None,
     label_cols: LabelColsOpt = None,
     genome: GenomeOpt = None,
     intervals: IntervalsOpt = None,
     valid_chroms: ValidChromsOpt = None,
     test_chroms: TestChromsOpt = None,
     task_type: TaskTypeOpt = None,
+    split_col: SplitColOpt = None,
+    missing_labels: Annotated[
+        str | None,
+        typer.Option("--missing-labels", help="error | mask | drop (default: as in training)."),
+    ] = None,
+    split: Annotated[
+        str | None,
+        typer.Option(
+            "--split",
+            help="Which rows to score: test | valid | train | all. Default: the test split as "
+            "stored with the model for its own data; all rows of any other file.",
+            show_default=False,
+        ),
+    ] = None,
     seed: Annotated[
         int | None,
         typer.Option(
@@ -305,44 +607,90 @@ def evaluate_cmd(
         Path | None, typer.Option("--json-out", help="Also write the metrics here.")
     ] = None,
 ) -> None:
-    """Metrics of a saved model on the test split of a task (default: the bundled task it was trained on)."""
-    from regzoo.saved import load
-    from regzoo.train import evaluate
+    """Metrics of a saved model. Without data options: the test split of the data it was trained
+    on, split exactly as in training (chromosomes, seed, fractions, split column)."""
+    from torch.utils.data import ConcatDataset
 
+    from regzoo.provenance import changed_files
+    from regzoo.saved import load
+    from regzoo.train import evaluate_detailed
+
+    if split is not None and split not in SPLIT_CHOICES:
+        raise RegzooError(f"--split {split!r}; expected one of {', '.join(SPLIT_CHOICES)}")
     model = load(model_dir)
     trained_on = model.regzoo_task
-    if task is None and table is None and intervals is None:
-        task = trained_on.get("name")
-        from regzoo.data import bundled
-
-        if task not in bundled.list_tasks():
-            raise RegzooError(
-                f"{model_dir}: trained on {task!r}, not a bundled task; give --table or --genome/--intervals"
-            )
-    if seed is None:
-        seed = int(trained_on.get("seed", 0))
-    data = load_data(
-        task,
-        table,
-        seq_col,
-        label_cols,
-        genome,
-        intervals,
-        valid_chroms,
-        test_chroms,
-        trained_on.get("seq_len"),
-        task_type or trained_on.get("task_type"),
-        seed,
+    stored = dict(trained_on.get("data_spec") or {"task": trained_on.get("name")})
+    stored_split = trained_on.get("split") or {}
+    given = {
+        "task": task,
+        "table": table,
+        "genome": genome,
+        "intervals": intervals,
+    }
+    source_given = any(v is not None for v in given.values())
+    same_source = not source_given or all(
+        (str(Path(v).resolve()) if isinstance(v, Path) else v) == stored.get(k)
+        for k, v in given.items()
+        if v is not None
     )
+    if same_source:
+        spec = dict(stored)
+        if stored_split.get("valid_chroms") and not stored.get("valid_chroms"):
+            spec["valid_chroms"] = stored_split["valid_chroms"]
+            spec["test_chroms"] = stored_split["test_chroms"]
+        if spec.get("task") is None and not (spec.get("table") or spec.get("intervals")):
+            raise RegzooError(
+                f"{model_dir}: trained on {trained_on.get('name')!r}, whose files were not "
+                "recorded; give --table or --genome/--intervals"
+            )
+        where = "the data it was trained on, split as in training"
+        split = split or "test"
+    else:
+        spec = data_spec(**given)
+        where = "data the model was not trained on"
+        split = split or "all"
+    overrides = {
+        "seq_col": seq_col,
+        "label_cols": label_cols,
+        "valid_chroms": valid_chroms,
+        "test_chroms": test_chroms,
+        "task_type": task_type,
+        "split_col": split_col,
+        "missing_labels": missing_labels,
+        "seed": seed,
+    }
+    spec.update({k: v for k, v in overrides.items() if v is not None})
+    spec["seq_len"] = trained_on.get("seq_len")
+    spec["task_type"] = spec.get("task_type") or trained_on.get("task_type")
+    if same_source:
+        spec.setdefault("seed", trained_on.get("seed", 0))
+    changed = changed_files(trained_on.get("data_files") or [], spec)
+    if changed:
+        err_console.print(
+            f"[yellow]warning:[/] {', '.join(changed)} changed since the model was trained "
+            "(checksum differs); the splits may not be the training ones"
+        )
+    data = load_data(spec)
     if data.n_tasks != len(trained_on.get("label_names", [])):
         raise InputError(
             f"{model_dir}: model has {len(trained_on['label_names'])} outputs but the data have {data.n_tasks} label columns"
         )
-    metrics = evaluate(model, data.test, data.task_type)
-    _print_metrics(f"test metrics ({data.name}, n={len(data.test)})", metrics)
-    payload = {"task": data.name, "split": "test", "n": len(data.test), "metrics": metrics}
+    parts = {"train": data.train, "valid": data.valid, "test": data.test}
+    dataset = ConcatDataset(list(parts.values())) if split == "all" else parts[split]
+    rule = data.summary.get("split_rule", "")
+    err_console.print(
+        f"scoring the {split} split ({len(dataset):,} rows) of {data.name}: {where}"
+        + (f" ({rule})" if rule and split != "all" else ""),
+        highlight=False,
+    )
+    result = evaluate_detailed(model, dataset, data.task_type, data.label_names)
+    _print_evaluation(
+        f"{split} metrics ({data.name}, n={result.n:,})", result, data.task_type, split
+    )
+    payload = _json_nan({"task": data.name, "split": split, **result.to_dict()})
     print(json.dumps(payload))
     if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(payload, indent=2) + "\n")
 
 
@@ -369,6 +717,8 @@ def predict_cmd(
     batch_size: Annotated[int, typer.Option(help="Batch size.")] = 256,
 ) -> None:
     """Score sequences with a saved model. Sequences of another length are centred and cropped or N-padded."""
+    import logging
+
     import pandas as pd
 
     from regzoo.data import tables
@@ -377,10 +727,22 @@ def predict_cmd(
 
     if (fasta is None) == (table is None):
         raise RegzooError("give exactly one of --fasta or --table")
+    if output.exists() and output.is_dir():
+        raise RegzooError(
+            f"--output {output}: is a folder; expected a file name such as {output / 'predictions.tsv'}"
+        )
     model = load(model_dir)
     source = fasta if fasta is not None else table
     names, seqs = tables.read_sequences(source, seq_col)
-    codes, report = tables.fit_sequences(seqs, model.regzoo_task.get("seq_len"), source=str(source))
+    tables_log = logging.getLogger("regzoo.data.tables")
+    level = tables_log.level
+    tables_log.setLevel(logging.ERROR)  # the fitting message is printed once, below
+    try:
+        codes, report = tables.fit_sequences(
+            seqs, model.regzoo_task.get("seq_len"), source=str(source)
+        )
+    finally:
+        tables_log.setLevel(level)
     if report["n_cropped"] or report["n_padded"]:
         err_console.print(
             f"{source}: {report['n_cropped']} sequence(s) centre-cropped and {report['n_padded']} "
@@ -400,12 +762,14 @@ def predict_cmd(
         )
     frame = pd.DataFrame(preds, columns=columns)
     frame.insert(0, "name", names)
+    output.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(output, sep="\t", index=False, float_format="%.6g")
     err_console.print(f"wrote {len(frame)} predictions to {output}")
 
 
 QUICK = {"budget_minutes": 0.25, "max_epochs": 2}
-DEFAULT_BUDGET_MINUTES = 1.0
+DEFAULT_MAX_EPOCHS = 30
+DEFAULT_PATIENCE = 3
 
 
 @app.command("compare")
@@ -424,17 +788,38 @@ def compare_cmd(
     test_chroms: TestChromsOpt = None,
     seq_len: SeqLenOpt = None,
     task_type: TaskTypeOpt = None,
+    rc_augment: RcAugmentOpt = None,
+    max_shift: MaxShiftOpt = None,
+    split_col: SplitColOpt = None,
+    valid_table: ValidTableOpt = None,
+    test_table: TestTableOpt = None,
+    missing_labels: MissingLabelsOpt = "error",
+    max_n_frac: MaxNFracOpt = None,
+    unknown_chroms: UnknownChromsOpt = "error",
+    folds: Annotated[
+        int | None,
+        typer.Option(
+            "--folds",
+            help="k-fold cross-validation of --table: every architecture on every fold "
+            "(OUT/fold<k>), leaderboard as mean ± sd over folds.",
+            show_default=False,
+        ),
+    ] = None,
     seeds: Annotated[
         int,
         typer.Option(
             "--seeds", help="Seeds per architecture (0..N-1); the leaderboard shows mean ± sd."
         ),
     ] = 1,
-    max_epochs: Annotated[int, typer.Option(help="Maximum epochs per run.")] = 10,
+    max_epochs: Annotated[
+        int, typer.Option(help="Maximum epochs per run (early stopping usually ends sooner).")
+    ] = DEFAULT_MAX_EPOCHS,
     budget_minutes: Annotated[
         float | None,
         typer.Option(
-            help=f"Wall-clock training budget per run, minutes (default {DEFAULT_BUDGET_MINUTES} on CPU, none with --published). 0 = no budget (exactly reproducible)."
+            help="Optional wall-clock training budget per run, minutes. Default: none — every "
+            "run trains until validation loss stops improving (--patience) or --max-epochs.",
+            show_default=False,
         ),
     ] = None,
     batch_size: Annotated[int, typer.Option(help="Batch size (same for every architecture).")] = 64,
@@ -443,11 +828,12 @@ def compare_cmd(
     ] = 1e-3,
     patience: Annotated[
         int, typer.Option(help="Early-stopping patience (epochs, on validation loss).")
-    ] = 2,
+    ] = DEFAULT_PATIENCE,
     quick: Annotated[
         bool,
         typer.Option(
-            "--quick", help="A run of a few minutes: 2 epochs, 15 s budget per architecture."
+            "--quick",
+            help="A smoke run of a few minutes: 2 epochs, 15 s budget per architecture (not converged).",
         ),
     ] = False,
     published: Annotated[
@@ -475,31 +861,19 @@ def compare_cmd(
     ] = None,
     seed: SeedOpt = 0,
 ) -> None:
-    """Train architectures head-to-head on the same data, splits, seeds and budget; write a leaderboard (terminal, CSV, JSON) and an HTML report."""
+    """Train architectures head-to-head on the same data, splits, seeds and budget; write a
+    leaderboard (terminal, CSV, JSON) and an HTML report. Interrupt it and run the same command
+    again: finished runs are kept."""
     import time
 
-    from regzoo.compare import CompareSettings, compare, print_leaderboard, write_outputs
+    from regzoo.compare import CompareSettings
     from regzoo.models import list_models
 
     start = time.perf_counter()
     names = [m.strip() for m in models.split(",") if m.strip()] if models else list_models()
     if seeds < 1:
         raise RegzooError("--seeds must be at least 1")
-    data = load_data(
-        task,
-        table,
-        seq_col,
-        label_cols,
-        genome,
-        intervals,
-        valid_chroms,
-        test_chroms,
-        seq_len,
-        task_type,
-        seed,
-    )
-    if budget_minutes is None:
-        budget_minutes = None if published else DEFAULT_BUDGET_MINUTES
+    spec = data_spec(**{k: v for k, v in locals().items() if k in DATA_KEYS})
     settings = CompareSettings(
         max_epochs=max_epochs,
         batch_size=batch_size,
@@ -521,12 +895,32 @@ def compare_cmd(
                 "[yellow]warning:[/] --published builds the papers' full widths (DeepSEA 52.8M, "
                 "Enformer 251M parameters); without a GPU this is very slow"
             )
+    budget = (
+        f"until validation loss stops improving for {settings.patience} epochs, at most "
+        f"{settings.max_epochs} epochs"
+        + (f", {settings.budget_minutes} min wall clock" if settings.budget_minutes else "")
+    )
+    if folds:
+        if not table:
+            raise RegzooError("--folds goes with --table (cross-validation of a sequence table)")
+        _compare_folds(names, spec, folds, settings, budget, out, resume, start)
+        return
+    data = load_data(spec)
     out = out or Path(f"compare-{data.name}")
     err_console.print(
-        f"comparing {len(names)} architectures on [bold]{data.name}[/] {data.sizes()} "
-        f"({'published' if published else 'compact'} configurations, {seeds} seed(s), "
-        f"max {settings.max_epochs} epochs, budget {settings.budget_minutes or 'none'} min per run) -> {out}"
+        f"comparing {len(names)} architectures ({'published' if published else 'compact'} "
+        f"configurations, {seeds} seed(s)) on " + "\n  ".join(describe_data(data)),
+        highlight=False,
     )
+    err_console.print(f"budget per run: {budget} -> {out}", highlight=False)
+    _compare_and_report(data, names, out, settings, resume, start)
+
+
+def _compare_and_report(data, names, out, settings, resume, start, title_extra=""):
+    import time
+
+    from regzoo.compare import compare, print_leaderboard, write_outputs
+
     results = compare(
         data,
         names,
@@ -540,12 +934,68 @@ def compare_cmd(
     print_leaderboard(
         frame,
         data.task_type,
-        f"regzoo compare: {data.name} (test split, {len(data.test):,} sequences)",
+        f"regzoo compare: {data.name}{title_extra} (test split, {len(data.test):,} sequences)",
         console,
     )
     console.print(
         f"wall time {wall:.0f} s; leaderboard: {out / 'leaderboard.csv'}, report: {out / 'report.html'}"
     )
+    return results
+
+
+def _compare_folds(names, spec, n_folds, settings, budget, out, resume, start) -> None:
+    """Every architecture on every fold; leaderboard of mean ± sd over folds."""
+    import pandas as pd
+
+    from regzoo.train.metrics import PRIMARY_METRIC
+
+    rows = []
+    for fold in range(n_folds):
+        data = load_data({**spec, "n_folds": n_folds, "fold": fold})
+        out = out or Path(f"compare-{data.name}")
+        if fold == 0:
+            err_console.print(
+                f"comparing {len(names)} architectures, {n_folds}-fold cross-validation, on "
+                + "\n  ".join(describe_data(data)),
+                highlight=False,
+            )
+            err_console.print(f"budget per run: {budget} -> {out}", highlight=False)
+        err_console.print(f"[bold]fold {fold + 1}/{n_folds}[/]: {data.sizes()}")
+        results = _compare_and_report(
+            data, names, out / f"fold{fold}", settings, resume, start, f", fold {fold}"
+        )
+        for r in results:
+            if r.status == "ok":
+                rows.append({"model": r.model, "fold": fold, "seed": r.seed, **r.metrics})
+    if not rows:
+        raise RegzooError("every run failed; see the fold folders for the errors")
+    frame = pd.DataFrame(rows)
+    primary = PRIMARY_METRIC[data.task_type][0]
+    metrics = [c for c in frame.columns if c not in ("model", "fold", "seed")]
+    agg = frame.groupby("model")[metrics].agg(["mean", "std"])
+    agg.columns = [f"{m}_{stat}" for m, stat in agg.columns]
+    agg["folds"] = frame.groupby("model")["fold"].nunique()
+    agg = agg.sort_values(f"{primary}_mean", ascending=False).reset_index()
+    agg.insert(0, "rank", range(1, len(agg) + 1))
+    agg.to_csv(out / "cv_leaderboard.csv", index=False, float_format="%.6g")
+    frame.to_csv(out / "cv_runs.csv", index=False, float_format="%.6g")
+    table = Table(
+        title=f"regzoo compare: {data.name}, {n_folds}-fold cross-validation (mean ± sd over folds)"
+    )
+    table.add_column("rank", justify="right")
+    table.add_column("model")
+    for m in metrics:
+        table.add_column(m, justify="right")
+    table.add_column("folds", justify="right")
+    for _, row in agg.iterrows():
+        table.add_row(
+            str(row["rank"]),
+            row["model"],
+            *(f"{_fmt(row[f'{m}_mean'], 3)} ± {_fmt(row[f'{m}_std'], 3)}" for m in metrics),
+            str(row["folds"]),
+        )
+    console.print(table)
+    console.print(f"cross-validation leaderboard: {out / 'cv_leaderboard.csv'}")
 
 
 def _split_commas(values: list[str] | None) -> list[str] | None:
@@ -558,12 +1008,41 @@ def _devices(value: str):
     return int(value) if value.isdigit() else value
 
 
+def _fmt(value: float | None, digits: int = 4) -> str:
+    """A metric for the terminal: 'n/a' when undefined (NaN / None)."""
+    if value is None or value != value:
+        return "n/a"
+    return f"{value:.{digits}f}"
+
+
 def _print_metrics(title: str, metrics: dict[str, float]) -> None:
     table = Table(title=title)
     for name in metrics:
         table.add_column(name, justify="right")
-    table.add_row(*(f"{v:.4f}" for v in metrics.values()))
+    table.add_row(*(_fmt(v) for v in metrics.values()))
     console.print(table)
+
+
+def _print_evaluation(title: str, result, task_type: str, split: str) -> None:
+    """Macro metrics, per-label metrics when there are several labels, and one warning per label
+    whose metrics are undefined on this split."""
+    _print_metrics(title, result.metrics)
+    if len(result.per_label) > 1:
+        metrics = list(next(iter(result.per_label.values())))
+        table = Table(title=f"per label ({split})")
+        table.add_column("label")
+        for m in metrics:
+            table.add_column(m, justify="right")
+        for label, values in result.per_label.items():
+            mark = " *" if label in result.undefined else ""
+            table.add_row(label + mark, *(_fmt(values[m]) for m in metrics))
+        console.print(table)
+    for label, why in result.undefined.items():
+        err_console.print(
+            f"[yellow]warning:[/] {split} split, label {label!r}: {why}; its undefined metrics "
+            "are n/a (null in metrics.json)",
+            highlight=False,
+        )
 
 
 # commands kept in their own modules register themselves on `app` when imported
@@ -572,9 +1051,18 @@ import regzoo.cli_weights  # noqa: E402,F401  (import of published weights)
 
 
 def main() -> None:
-    """Console entry point: user errors become one line on stderr and exit status 2."""
+    """Console entry point: user errors become one line on stderr and exit status 2; Ctrl-C
+    ends with one line and status 130."""
+    from regzoo.errors import use_cli_names
+
+    use_cli_names(True)
     try:
         app()
+    except KeyboardInterrupt:
+        err_console.print(
+            "\n[yellow]interrupted[/] — run the same command again to resume (finished runs are kept)"
+        )
+        sys.exit(130)
     except RegzooError as err:
         err_console.print(f"[red]error:[/] {err}", highlight=False, soft_wrap=True)
         sys.exit(2)
@@ -583,6 +1071,8 @@ def main() -> None:
             f"[red]error:[/] {err.filename or err}: file not found", highlight=False, soft_wrap=True
         )
         sys.exit(2)
+    finally:
+        use_cli_names(False)
 
 
 if __name__ == "__main__":

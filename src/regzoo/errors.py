@@ -45,3 +45,8 @@ def option(name: str, value: object) -> str:
     if _CLI_NAMES:
         return f"--{name.replace('_', '-')} {value}"
     return f"{name}={value!r}"
+
+
+def cli_names() -> bool:
+    """True while the CLI runs (it reports counts itself instead of Python warnings)."""
+    return _CLI_NAMES

@@ -9,6 +9,7 @@ JSON.
 from __future__ import annotations
 
 import json
+import math
 import platform
 from pathlib import Path
 from typing import Any
@@ -25,9 +26,22 @@ WEIGHTS, CONFIG, METRICS = "model.safetensors", "config.json", "metrics.json"
 
 
 def _jsonable(value: Any) -> Any:
-    return json.loads(
+    """Plain JSON: numpy/torch scalars as numbers, NaN and infinities as null (an undefined
+    metric is not a number; strict JSON readers reject NaN)."""
+    plain = json.loads(
         json.dumps(value, default=lambda o: o.item() if hasattr(o, "item") else str(o))
     )
+    return _null_nan(plain)
+
+
+def _null_nan(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _null_nan(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_null_nan(v) for v in value]
+    return value
 
 
 def save_model(

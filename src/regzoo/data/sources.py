@@ -44,6 +44,7 @@ from regzoo.data.intervals import (
 from regzoo.data.tables import fit_sequences, read_table
 from regzoo.data.task import TASK_TYPES, TaskData, resolve_augmentation
 from regzoo.errors import InputError, option, unknown_name
+from regzoo.errors import cli_names as _cli_names
 
 DEFAULT_INTERVAL_SEQ_LEN = 1000
 USER_DATA_AUGMENTATION = (
@@ -264,6 +265,11 @@ def _split_from_column(values: pd.Series, path, split_col: str, row_kind: str) -
     return lowered.map(SPLIT_VALUES).to_numpy(dtype=np.int8)
 
 
+def splits_test_rows(split: np.ndarray, keep: np.ndarray) -> list[int]:
+    """Row numbers (0-based, in file order) of the test split: out-of-fold predictions map back."""
+    return np.flatnonzero((split == 2) & keep).tolist()
+
+
 def _n_report(codes: np.ndarray, max_n_frac: float | None, source: str) -> tuple[np.ndarray, dict]:
     """Count sequences that are all or mostly N; drop those above ``max_n_frac`` if given."""
     n_frac = (codes == 4).mean(1) if codes.size else np.zeros(len(codes))
@@ -277,7 +283,7 @@ def _n_report(codes: np.ndarray, max_n_frac: float | None, source: str) -> tuple
     if max_n_frac is not None:
         keep = n_frac <= max_n_frac
         report["dropped"] = int((~keep).sum())
-    elif report["mostly_n"]:
+    elif report["mostly_n"] and not _cli_names():
         warnings.warn(
             f"{source}: {report['mostly_n']} sequence(s) are more than {MOSTLY_N:.0%} N "
             f"({report['all_n']} entirely N); drop them with {option('max_n_frac', 0.5)}",
@@ -491,15 +497,13 @@ def _from_frames(
             "split_col": split_col,
             "n_folds": n_folds,
             "fold": fold if n_folds else None,
+            "test_rows": splits_test_rows(split, keep) if n_folds else None,
             "valid_frac": valid_frac,
             "test_frac": test_frac,
             "seed": seed,
         },
         "missing_labels": missing,
         "n_content": n_report,
-        "row_ids": {s: idx.tolist() for s, idx in zip(SPLITS, splits, strict=True)}
-        if n_folds
-        else None,
     }
     return _task_from_arrays(
         name or path.name, task_type_used, label_names, codes, y, splits, summary, aug

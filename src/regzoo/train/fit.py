@@ -211,6 +211,11 @@ def fit(
             else {"rc": False, "max_shift": 0, "reason": "switched off (augment=False)"},
             "seed": seed,
             "monitor": "val/loss",
+            "accelerator": type(trainer.accelerator).__name__.replace("Accelerator", "").lower(),
+            "devices": trainer.num_devices,
+            "num_nodes": trainer.num_nodes,
+            "strategy": type(trainer.strategy).__name__,
+            "world_size": trainer.world_size,
         },
     )
 
