@@ -306,9 +306,17 @@ def bh_qvalues(p: np.ndarray) -> np.ndarray:
 
 
 def match_jaspar(
-    motifs: list[Motif], database: list[Motif] | None = None, n_best: int = 1
+    motifs: list[Motif],
+    database: list[Motif] | None = None,
+    n_best: int = 1,
+    min_informative: int = 4,
 ) -> pd.DataFrame:
     """Compare motifs with JASPAR by TOMTOM (memelite).
+
+    Each query is first trimmed to its informative columns (>= 0.3 bits, :func:`trim`); a query
+    with fewer than ``min_informative`` such columns is not compared (one row, no match, p = q =
+    1): memelite's TOMTOM gives near-uniform queries spuriously tiny p-values against long
+    targets (seen here: a uniform 12-column query at p ~ 1e-16 against CTCF MA1930.2).
 
     Args:
         motifs: queries.
@@ -325,15 +333,17 @@ def match_jaspar(
     database = jaspar_motifs() if database is None else database
     columns = ["motif", "source", "n_sites", "rank", "jaspar_id", "tf_name", "p_value",
                "q_value", "strand", "offset"]  # fmt: skip
-    if not motifs:
-        return pd.DataFrame(columns=columns)
+    informative = [m for m in motifs if (information(m.pfm) >= 0.3).sum() >= min_informative]
+    rows = [[m.name, m.source, m.n_sites, 1, "", "", 1.0, 1.0, "", 0]
+            for m in motifs if not any(m is k for k in informative)]  # fmt: skip
+    if not informative:
+        return pd.DataFrame(rows, columns=columns)
     p, _scores, offsets, _overlaps, strands = tomtom(
-        [m.pfm.astype(np.float64) for m in motifs],
+        [trim(m.pfm).astype(np.float64) for m in informative],
         [t.pfm.astype(np.float64) for t in database],
         n_jobs=1,
     )
-    rows = []
-    for i, motif in enumerate(motifs):
+    for i, motif in enumerate(informative):
         q = bh_qvalues(p[i])
         for rank, j in enumerate(np.argsort(p[i], kind="stable")[:n_best]):
             rows.append(
