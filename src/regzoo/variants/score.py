@@ -82,6 +82,25 @@ def read_variants(path: str | Path) -> tuple[list[Variant], Counter]:
     return _read_vcf(path)
 
 
+def _count_header_lines(path: Path) -> int:
+    """Lines starting with '#' at the top of a (b)gzip or plain VCF (0 for BCF)."""
+    import gzip
+
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    opener = gzip.open if magic == b"\x1f\x8b" else open
+    n = 0
+    try:
+        with opener(path, "rb") as fh:
+            for line in fh:
+                if not line.startswith(b"#"):
+                    break
+                n += 1
+    except (OSError, UnicodeDecodeError):
+        return 0
+    return n
+
+
 def _read_vcf(path: Path) -> tuple[list[Variant], Counter]:
     import pysam
 
@@ -92,7 +111,7 @@ def _read_vcf(path: Path) -> tuple[list[Variant], Counter]:
     except (OSError, ValueError) as err:
         raise InputError(f"{path}: cannot read as VCF ({err})") from None
     with vcf:
-        n_header = len(str(vcf.header).splitlines())
+        n_header = _count_header_lines(path)
         try:
             for k, rec in enumerate(vcf):
                 line = n_header + k + 1
