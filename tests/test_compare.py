@@ -67,12 +67,19 @@ def test_outputs_have_every_field(first, task):
     payload = json.loads((out / "leaderboard.json").read_text())
     assert payload["task"]["sizes"] == task.sizes()
     assert {row["model"] for row in payload["leaderboard"]} == set(MODELS)
-    for name in ("roc", "pr", "learning_curves", "score_vs_parameters", "score_vs_time"):
+    for name in (
+        "leaderboard",
+        "roc",
+        "pr",
+        "learning_curves",
+        "score_vs_parameters",
+        "score_vs_time",
+    ):
         png = (out / f"{name}.png").read_bytes()
         assert png.startswith(b"\x89PNG"), name
     parser = _Images()
     parser.feed((out / "report.html").read_text())
-    assert len(parser.images) == 5 and all(
+    assert len(parser.images) == 6 and all(
         s.startswith("data:image/png;base64,") for s in parser.images
     )
     assert parser.tables >= 3  # leaderboard, data, settings

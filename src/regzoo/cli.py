@@ -127,6 +127,62 @@ UnknownChromsOpt = Annotated[
         help="Intervals on chromosomes the genome lacks: error | drop (counted).",
     ),
 ]
+PeaksOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--peaks",
+        help="BED / narrowPeak files with --genome: multi-label windows, one label per file "
+        "(or per name in --peak-name-col).",
+    ),
+]
+PeakNameColOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--peak-name-col", help="1-based column of --peaks naming each peak's label (e.g. 4)."
+    ),
+]
+LabelCenterOpt = Annotated[
+    int, typer.Option("--label-center", help="Central bp of a window that a peak must overlap.")
+]
+MinOverlapOpt = Annotated[
+    float,
+    typer.Option(
+        "--min-overlap", help="Overlap needed, as a fraction of the shorter of peak and centre."
+    ),
+]
+NegPerPosOpt = Annotated[
+    str,
+    typer.Option(
+        "--negatives-per-positive",
+        help="When tiling for --peaks: unlabelled windows kept per labelled one, or 'all'.",
+    ),
+]
+TracksOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--tracks", help="bigWig coverage tracks with --genome: profile targets."),
+]
+TracksTableOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--tracks-table",
+        help="TSV of tracks: columns file, name, optional summary, transform, clip, strand_pair.",
+    ),
+]
+BinSizeOpt = Annotated[int, typer.Option("--bin-size", help="bp per target bin (--tracks).")]
+RegionsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--regions", help="BED of regions to centre windows on (--peaks / --tracks); default: tile."
+    ),
+]
+StrideOpt = Annotated[
+    int | None,
+    typer.Option("--stride", help="Tiling step in bp (--peaks / --tracks).", show_default=False),
+]
+ExcludeOpt = Annotated[
+    Path | None,
+    typer.Option("--exclude", help="Blacklist BED: windows overlapping it are dropped."),
+]
 OverwriteOpt = Annotated[
     bool, typer.Option("--overwrite", help="Replace an existing output folder.")
 ]
@@ -153,7 +209,24 @@ DATA_KEYS = (
     "missing_labels",
     "max_n_frac",
     "unknown_chroms",
+    "peaks",
+    "peak_name_col",
+    "label_center",
+    "min_overlap",
+    "negatives_per_positive",
+    "tracks",
+    "tracks_table",
+    "bin_size",
+    "regions",
+    "stride",
+    "exclude",
 )
+GENOME_DEFAULTS = {
+    "label_center": 200,
+    "min_overlap": 0.5,
+    "negatives_per_positive": "1",
+    "bin_size": 128,
+}
 
 
 def data_spec(**options) -> dict:
@@ -165,8 +238,11 @@ def data_spec(**options) -> dict:
         if isinstance(value, Path):
             value = str(value.resolve()) if value.exists() else str(value)
         elif isinstance(value, list):
-            value = _split_commas(value)
-        spec[key] = value
+            value = [
+                str(Path(v).resolve()) if isinstance(v, Path) else v
+                for v in _split_commas([str(v) for v in value])
+            ]
+        spec[key] = value if value is not None else GENOME_DEFAULTS.get(key)
     spec["seq_col"] = spec["seq_col"] or "sequence"
     spec["seed"] = spec["seed"] or 0
     spec["missing_labels"] = spec["missing_labels"] or "error"
@@ -193,6 +269,8 @@ def load_data(spec: dict | None = None, **options):
     if table_only and not spec["table"]:
         raise RegzooError(f"{', '.join(table_only)} go with --table")
     aug = {"rc_augment": spec["rc_augment"], "max_shift": spec["max_shift"]}
+    if spec["peaks"] or spec["tracks"] or spec["tracks_table"]:
+        return _genome_scale_data(spec)
     if spec["intervals"] is not None or spec["genome"] is not None:
         if spec["intervals"] is None or spec["genome"] is None:
             raise RegzooError("--genome and --intervals go together")
@@ -228,6 +306,73 @@ def load_data(spec: dict | None = None, **options):
     return bundled.load_task(
         spec["task"] or "promoters", seq_len=spec["seq_len"], seed=spec["seed"], **aug
     )
+
+
+def _genome_scale_data(spec: dict):
+    """--genome with --peaks (multi-label windows) or --tracks / --tracks-table (profiles)."""
+    if not spec["genome"]:
+        raise RegzooError("--peaks / --tracks need --genome")
+    if spec["intervals"]:
+        raise RegzooError("give --intervals (labelled BED) or --peaks / --tracks, not both")
+    if not (spec["valid_chroms"] and spec["test_chroms"]):
+        raise RegzooError(
+            "--peaks / --tracks need --valid-chroms and --test-chroms (held-out chromosomes, "
+            "or blocks such as II:0-200000 with --tracks)"
+        )
+    common = {
+        "regions": spec["regions"],
+        "stride": spec["stride"],
+        "valid_chroms": spec["valid_chroms"],
+        "test_chroms": spec["test_chroms"],
+        "exclude": spec["exclude"],
+        "seed": spec["seed"],
+        "rc_augment": bool(spec["rc_augment"]),
+        "max_shift": int(spec["max_shift"] or 0),
+    }
+    if spec["max_n_frac"] is not None:
+        common["max_n_frac"] = spec["max_n_frac"]
+    if spec["peaks"]:
+        if spec["tracks"] or spec["tracks_table"]:
+            raise RegzooError("give --peaks or --tracks, not both")
+        from regzoo.data.peaks import from_peaks
+
+        ratio = str(spec["negatives_per_positive"])
+        try:
+            negatives = None if ratio == "all" else float(ratio)
+        except ValueError:
+            raise RegzooError(
+                f"--negatives-per-positive {ratio!r}; expected a number or 'all'"
+            ) from None
+        task = from_peaks(
+            spec["genome"],
+            spec["peaks"],
+            seq_len=spec["seq_len"] or 1000,
+            label_center=spec["label_center"],
+            min_overlap=spec["min_overlap"],
+            peak_name_col=spec["peak_name_col"],
+            negatives_per_positive=negatives,
+            unknown_chroms=spec["unknown_chroms"],
+            **common,
+        )
+    else:
+        from regzoo.data.track_tasks import from_tracks
+        from regzoo.data.tracks import read_tracks_table
+
+        if spec["tracks"] and spec["tracks_table"]:
+            raise RegzooError("give --tracks or --tracks-table, not both")
+        tracks = read_tracks_table(spec["tracks_table"]) if spec["tracks_table"] else spec["tracks"]
+        extra = {"seq_len": spec["seq_len"]} if spec["seq_len"] else {}
+        task = from_tracks(spec["genome"], tracks, bin_size=spec["bin_size"], **extra, **common)
+    from regzoo.data.task import resolve_augmentation
+
+    task.augmentation = resolve_augmentation(
+        spec["rc_augment"],
+        spec["max_shift"],
+        False,
+        0,
+        "off by default for user files: their strand and position semantics are unknown",
+    )
+    return task
 
 
 def describe_data(data) -> list[str]:
@@ -342,11 +487,7 @@ def tasks_cmd() -> None:
     table.add_column("name")
     table.add_column("description")
     for name in bundled.list_tasks():
-        spec = bundled.TASKS[name]
-        table.add_row(
-            name,
-            f"{spec.description}; {spec.species}; {spec.seq_len} bp; from pip package {spec.package}",
-        )
+        table.add_row(name, bundled.describe_task(name))
     console.print(table)
 
 
@@ -383,6 +524,17 @@ def train_cmd(
     missing_labels: MissingLabelsOpt = "error",
     max_n_frac: MaxNFracOpt = None,
     unknown_chroms: UnknownChromsOpt = "error",
+    peaks: PeaksOpt = None,
+    peak_name_col: PeakNameColOpt = None,
+    label_center: LabelCenterOpt = 200,
+    min_overlap: MinOverlapOpt = 0.5,
+    negatives_per_positive: NegPerPosOpt = "1",
+    tracks: TracksOpt = None,
+    tracks_table: TracksTableOpt = None,
+    bin_size: BinSizeOpt = 128,
+    regions: RegionsOpt = None,
+    stride: StrideOpt = None,
+    exclude: ExcludeOpt = None,
     max_epochs: Annotated[
         int, typer.Option(help="Maximum epochs (early stopping may end sooner).")
     ] = 20,
@@ -796,6 +948,17 @@ def compare_cmd(
     missing_labels: MissingLabelsOpt = "error",
     max_n_frac: MaxNFracOpt = None,
     unknown_chroms: UnknownChromsOpt = "error",
+    peaks: PeaksOpt = None,
+    peak_name_col: PeakNameColOpt = None,
+    label_center: LabelCenterOpt = 200,
+    min_overlap: MinOverlapOpt = 0.5,
+    negatives_per_positive: NegPerPosOpt = "1",
+    tracks: TracksOpt = None,
+    tracks_table: TracksTableOpt = None,
+    bin_size: BinSizeOpt = 128,
+    regions: RegionsOpt = None,
+    stride: StrideOpt = None,
+    exclude: ExcludeOpt = None,
     folds: Annotated[
         int | None,
         typer.Option(
@@ -859,6 +1022,14 @@ def compare_cmd(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Output directory (default: compare-<task>).")
     ] = None,
+    n_boot: Annotated[
+        int,
+        typer.Option(
+            "--n-boot",
+            help="Bootstrap resamples of the test set for the 95% confidence intervals and the "
+            "paired tests against the best model.",
+        ),
+    ] = 1000,
     seed: SeedOpt = 0,
 ) -> None:
     """Train architectures head-to-head on the same data, splits, seeds and budget; write a
@@ -903,7 +1074,7 @@ def compare_cmd(
     if folds:
         if not table:
             raise RegzooError("--folds goes with --table (cross-validation of a sequence table)")
-        _compare_folds(names, spec, folds, settings, budget, out, resume, start)
+        _compare_folds(names, spec, folds, settings, budget, out, resume, start, n_boot)
         return
     data = load_data(spec)
     out = out or Path(f"compare-{data.name}")
@@ -913,10 +1084,12 @@ def compare_cmd(
         highlight=False,
     )
     err_console.print(f"budget per run: {budget} -> {out}", highlight=False)
-    _compare_and_report(data, names, out, settings, resume, start)
+    _compare_and_report(data, names, out, settings, resume, start, n_boot=n_boot)
 
 
-def _compare_and_report(data, names, out, settings, resume, start, title_extra=""):
+def _compare_and_report(
+    data, names, out, settings, resume, start, title_extra="", n_boot: int = 1000
+):
     import time
 
     from regzoo.compare import compare, print_leaderboard, write_outputs
@@ -930,20 +1103,23 @@ def _compare_and_report(data, names, out, settings, resume, start, title_extra="
         log=lambda msg: err_console.print(msg, highlight=False),
     )
     wall = time.perf_counter() - start
-    frame = write_outputs(results, data, settings, out, wall_time_s=wall)
+    frame = write_outputs(results, data, settings, out, wall_time_s=wall, n_boot=n_boot)
     print_leaderboard(
         frame,
         data.task_type,
         f"regzoo compare: {data.name}{title_extra} (test split, {len(data.test):,} sequences)",
         console,
     )
+    total = (frame.attrs.get("wall_time") or {}).get("total_s", wall)
+    resumed = f" (this invocation {wall:.0f} s)" if abs(total - wall) > 1 else ""
     console.print(
-        f"wall time {wall:.0f} s; leaderboard: {out / 'leaderboard.csv'}, report: {out / 'report.html'}"
+        f"wall time {total:.0f} s{resumed}; leaderboard: {out / 'leaderboard.csv'}, "
+        f"report: {out / 'report.html'}"
     )
     return results
 
 
-def _compare_folds(names, spec, n_folds, settings, budget, out, resume, start) -> None:
+def _compare_folds(names, spec, n_folds, settings, budget, out, resume, start, n_boot) -> None:
     """Every architecture on every fold; leaderboard of mean ± sd over folds."""
     import pandas as pd
 
@@ -962,7 +1138,7 @@ def _compare_folds(names, spec, n_folds, settings, budget, out, resume, start) -
             err_console.print(f"budget per run: {budget} -> {out}", highlight=False)
         err_console.print(f"[bold]fold {fold + 1}/{n_folds}[/]: {data.sizes()}")
         results = _compare_and_report(
-            data, names, out / f"fold{fold}", settings, resume, start, f", fold {fold}"
+            data, names, out / f"fold{fold}", settings, resume, start, f", fold {fold}", n_boot
         )
         for r in results:
             if r.status == "ok":

@@ -89,6 +89,8 @@ class RunResult:
     history: list[dict[str, float]] = field(default_factory=list)
     error: str = ""
     model_args: dict[str, Any] = field(default_factory=dict)
+    metrics_per_label: dict[str, dict[str, float]] = field(default_factory=dict)
+    undefined: dict[str, str] = field(default_factory=dict)
 
 
 def task_fingerprint(task: TaskData) -> dict[str, Any]:
@@ -191,7 +193,8 @@ def run_one(
     """Train, score and save one (architecture, seed). Failures come back as ``status="failed"``."""
     from regzoo.models import count_parameters
     from regzoo.saved import save_model
-    from regzoo.train import evaluate, predict_dataset, score, train_model
+    from regzoo.train import evaluate, predict_dataset, train_model
+    from regzoo.train.metrics import score_by_label
 
     model_args = settings.model_args()
     fingerprint = run_fingerprint(task_fp, name, model_args, seed, settings)
@@ -210,7 +213,9 @@ def run_one(
                 **settings.fit_args(),
             )
         preds, targets = predict_dataset(fitted.model, task.test, task.task_type)
-        result.metrics = score(task.task_type, preds, targets)
+        result.metrics, result.metrics_per_label, result.undefined = score_by_label(
+            task.task_type, torch.as_tensor(preds), torch.as_tensor(targets), task.label_names
+        )
         result.parameters = count_parameters(fitted.model)
         result.train_time_s = fitted.wall_time_s
         result.epochs, result.best_epoch = fitted.epochs, fitted.best_epoch
@@ -240,8 +245,14 @@ def run_one(
 
 
 def _worker(args: tuple) -> None:
-    """Entry point of a worker process: one run, result written to ``result.json``."""
-    run_one(*args)
+    """Entry point of a worker process: one run, result written to ``result.json``. Ctrl-C
+    reaches the worker too: it ends quietly (the parent says what happened)."""
+    import sys
+
+    try:
+        run_one(*args)
+    except KeyboardInterrupt:
+        sys.exit(130)
 
 
 def signal_name(code: int) -> str:
@@ -273,7 +284,13 @@ def run_isolated(
         target=_worker, args=((name, task, seed, settings, run_dir, task_fp, progress),)
     )
     worker.start()
-    worker.join()
+    try:
+        worker.join()
+    except KeyboardInterrupt:
+        worker.join(timeout=10)  # the worker got the same Ctrl-C; give it a moment to stop
+        if worker.is_alive():
+            worker.terminate()
+        raise
     path = run_dir / RESULT
     if worker.exitcode == 0 and path.is_file():
         return RunResult(**json.loads(path.read_text()))

@@ -101,9 +101,55 @@ TASKS: dict[str, PromoterSpec] = {
 }
 
 
+# Bundled tasks built in their own modules: name -> (module, loader, the module's dict of
+# descriptions). Imported on use, so `regzoo tasks` stays fast.
+EXTRA_TASKS: dict[str, tuple[str, str, str]] = {
+    "elements": ("regzoo.data.elements", "load_elements_task", "ELEMENT_TASKS"),
+    "elements-tiny": ("regzoo.data.elements", "load_elements_task", "ELEMENT_TASKS"),
+    "tracks": ("regzoo.data.track_tasks", "load_tracks_task", "TRACK_TASKS"),
+    "tracks-tiny": ("regzoo.data.track_tasks", "load_tracks_task", "TRACK_TASKS"),
+    "jaspar-motifs": ("regzoo.data.planted", "load_planted_task", "PLANTED_TASKS"),
+}
+
+
 def list_tasks() -> list[str]:
     """Names of the bundled tasks."""
-    return sorted(TASKS)
+    return sorted([*TASKS, *EXTRA_TASKS])
+
+
+def describe_task(name: str) -> str:
+    """One line on a bundled task: what it is, from which pip package."""
+    if name in TASKS:
+        spec = TASKS[name]
+        return f"{spec.description}; {spec.species}; {spec.seq_len} bp; from pip package {spec.package}"
+    module, _, table = EXTRA_TASKS[name]
+    return getattr(importlib.import_module(module), table)[name]
+
+
+def _load_extra(
+    name: str, seq_len: int | None, seed: int, rc_augment: bool | None, max_shift: int | None
+) -> TaskData:
+    """A bundled task from its own module, with the user's augmentation where given."""
+    module, loader, _ = EXTRA_TASKS[name]
+    task = getattr(importlib.import_module(module), loader)(name, seq_len=seq_len, seed=seed)
+    default = task.summary.get("augmentation") or {}
+    if task.augmentation.get("reason") == "none" and default:
+        task.augmentation = {"reason": "the task's default", **default}
+    base = task.augmentation
+    if rc_augment is not None or max_shift is not None:
+        aug = resolve_augmentation(
+            rc_augment,
+            max_shift,
+            bool(base.get("rc")),
+            int(base.get("max_shift") or 0),
+            base.get("reason", "the task's default"),
+        )
+        task.train_augmented = task.train.augmented(
+            rc_augment=aug["rc"], max_shift=aug["max_shift"]
+        )
+        task.augmentation = aug
+        task.summary["augmentation"] = aug
+    return task
 
 
 def package_data_dir(package: str) -> Path:
@@ -117,7 +163,7 @@ def package_data_dir(package: str) -> Path:
 
 def _spec(name: str) -> PromoterSpec:
     if name not in TASKS:
-        raise unknown_name("task", name, list(TASKS))
+        raise unknown_name("task", name, list_tasks())
     return TASKS[name]
 
 
@@ -478,6 +524,8 @@ def load_task(
         :class:`~regzoo.data.datasets.SequenceDataset` splits; ``train_augmented`` shifts by up to
         3 bp, without reverse complement (the task is strand-aware).
     """
+    if name in EXTRA_TASKS:
+        return _load_extra(name, seq_len, seed, rc_augment, max_shift)
     arrays = load_arrays(name, seq_len, seed)
     summary = arrays["summary"]
     aug = resolve_augmentation(

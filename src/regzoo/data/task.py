@@ -12,8 +12,8 @@ from typing import Literal
 
 from torch.utils.data import Dataset
 
-TaskType = Literal["binary", "multilabel", "multiclass", "regression"]
-TASK_TYPES: tuple[str, ...] = ("binary", "multilabel", "multiclass", "regression")
+TaskType = Literal["binary", "multilabel", "multiclass", "regression", "profile"]
+TASK_TYPES: tuple[str, ...] = ("binary", "multilabel", "multiclass", "regression", "profile")
 NO_AUGMENTATION = {"rc": False, "max_shift": 0, "reason": "none"}
 
 

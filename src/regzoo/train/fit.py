@@ -97,7 +97,20 @@ def build_model(name: str, task: TaskData, **overrides: Any) -> nn.Module:
     gets its scalar head (``output="scalar"``) unless the task's targets are profiles."""
     from regzoo.models import card, create
 
-    if card(name).output == "profile" and "output" not in overrides:
+    is_profile = card(name).output == "profile"
+    if task.task_type == "profile":
+        if not is_profile:
+            from regzoo.errors import RegzooError
+
+            raise RegzooError(
+                f"{name} predicts one value per sequence; profile (coverage) targets need a "
+                "profile model: basenji or enformer"
+            )
+        from regzoo.train.profile import profile_model_overrides
+
+        bins = profile_model_overrides(task.summary["bin_size"], task.summary["n_bins"])
+        overrides = {**bins, **overrides}
+    elif is_profile and "output" not in overrides:
         target_shape = tuple(task.train[0][1].shape)
         if len(target_shape) == 1:
             overrides["output"] = "scalar"
@@ -113,6 +126,7 @@ def fit(
     lr: float = 1e-3,
     weight_decay: float = 1e-6,
     optimizer: str = "adamw",
+    profile_loss: str = "poisson",
     patience: int = 3,
     budget_minutes: float | None = None,
     out_dir: str | Path | None = None,
@@ -130,7 +144,16 @@ def fit(
     launches the processes; metrics are synchronised across ranks.
     """
     start = time.perf_counter()
-    module = SeqModule(model, task.task_type, task.n_tasks, lr, weight_decay, optimizer)
+    module = SeqModule(
+        model,
+        task.task_type,
+        task.n_tasks,
+        lr,
+        weight_decay,
+        optimizer,
+        profile_loss=profile_loss,
+        label_names=list(task.label_names),
+    )
     train_set = (
         task.train_augmented if (augment and task.train_augmented is not None) else task.train
     )
@@ -203,6 +226,7 @@ def fit(
             "lr": lr,
             "weight_decay": weight_decay,
             "optimizer": optimizer,
+            "profile_loss": profile_loss if task.task_type == "profile" else None,
             "patience": patience,
             "budget_minutes": budget_minutes,
             "augment": augment,

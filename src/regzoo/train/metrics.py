@@ -38,6 +38,7 @@ PRIMARY_METRIC = {
     "multilabel": ("auroc", "max"),
     "multiclass": ("accuracy", "max"),
     "regression": ("pearson", "max"),
+    "profile": ("pearson", "max"),  # per-track Pearson over bins (log1p), mean over tracks
 }
 
 
@@ -47,7 +48,7 @@ def check_task_type(task_type: str) -> str:
     return task_type
 
 
-def make_metrics(task_type: str, n_tasks: int) -> MetricCollection:
+def make_metrics(task_type: str, n_tasks: int, names: list[str] | None = None) -> MetricCollection:
     """The metrics of a task type, macro-averaged over tasks where there are several.
 
     binary / multilabel: ``auroc``, ``auprc`` (average precision), ``accuracy`` (threshold 0.5),
@@ -55,6 +56,10 @@ def make_metrics(task_type: str, n_tasks: int) -> MetricCollection:
     (mean over tasks), ``mse``.
     """
     check_task_type(task_type)
+    if task_type == "profile":
+        from regzoo.train.profile import ProfileMetrics
+
+        return MetricCollection({"profile": ProfileMetrics(n_tasks, names)})
     if task_type == "binary" and n_tasks == 1:
         metrics = {
             "auroc": BinaryAUROC(ignore_index=MISSING),
@@ -95,6 +100,8 @@ def prepare_for_metrics(
     ``scores`` are activated outputs (probabilities, or values for regression). Profile outputs
     ``(B, T, bins)`` are scored per bin: flattened to ``(B * bins, T)``.
     """
+    if task_type == "profile":
+        return scores, target  # ProfileMetrics takes (B, tracks, bins)
     if scores.ndim == 3:
         scores = scores.transpose(1, 2).reshape(-1, scores.shape[1])
         target = target.transpose(1, 2).reshape(-1, target.shape[1])
@@ -124,7 +131,11 @@ def activate(task_type: str, output: torch.Tensor, output_kind: str = "scalar") 
 
 
 def loss_fn(
-    task_type: str, output: torch.Tensor, target: torch.Tensor, output_kind: str = "scalar"
+    task_type: str,
+    output: torch.Tensor,
+    target: torch.Tensor,
+    output_kind: str = "scalar",
+    profile_loss: str = "poisson",
 ) -> torch.Tensor:
     """The training loss: BCE with logits (binary, multilabel), cross-entropy (multiclass), MSE
     (regression) or Poisson NLL for profile models, whose softplus output is a rate.
@@ -133,6 +144,10 @@ def loss_fn(
     known entries."""
     if task_type == "multiclass":
         return F.cross_entropy(output, target.reshape(-1).long())
+    if task_type == "profile":
+        from regzoo.train.profile import profile_loss as profile_loss_fn
+
+        return profile_loss_fn(profile_loss, output, target)
     known = ~torch.isnan(target)
     if not known.all():
         output, target = output[known], target[known]
@@ -213,6 +228,8 @@ def score_by_label(
         Multiclass: macro AUROC/AUPRC one-vs-rest per class; accuracy and MCC over all items.
     """
     p, t = torch.as_tensor(preds).double(), torch.as_tensor(targets).double()
+    if task_type == "profile":
+        return _score_profile(p, t, label_names)
     if p.ndim == 3:
         p = p.transpose(1, 2).reshape(-1, p.shape[1])
         t = t.transpose(1, 2).reshape(-1, t.shape[1])
@@ -247,3 +264,20 @@ def score_by_label(
 def _nanmean(values: list[float]) -> float:
     known = [v for v in values if not math.isnan(v)]
     return float(sum(known) / len(known)) if known else math.nan
+
+
+def _score_profile(p: torch.Tensor, t: torch.Tensor, names: list[str] | None):
+    """Profile metrics (:class:`regzoo.train.profile.ProfileMetrics`) in score_by_label's form."""
+    from regzoo.train.profile import profile_metrics
+
+    names = list(names) if names else [f"track{i}" for i in range(p.shape[1])]
+    values = profile_metrics(p.float(), t.float(), names)
+    macro = {k: v for k, v in values.items() if "/" not in k}
+    per_label, undefined = {}, {}
+    for name in names:
+        per_label[name] = {
+            m: values[f"{m}/{name}"] for m in ("pearson", "pearson_total", "spearman")
+        }
+        if math.isnan(per_label[name]["pearson"]):
+            undefined[name] = "constant coverage or prediction"
+    return macro, per_label, undefined

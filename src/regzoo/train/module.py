@@ -22,7 +22,9 @@ class SeqModule(L.LightningModule):
     Args:
         model: takes ``(batch, 4, L)``, returns ``(batch, n_tasks)`` logits or, for profile models,
             ``(batch, n_tasks, n_bins)`` rates.
-        task_type: ``binary`` | ``multilabel`` | ``multiclass`` | ``regression``.
+        task_type: ``binary`` | ``multilabel`` | ``multiclass`` | ``regression`` | ``profile``.
+        profile_loss: ``poisson`` | ``multinomial`` | ``mse`` for profile tasks
+            (:mod:`regzoo.train.profile`).
         n_tasks: number of outputs (classes for multiclass).
         lr, weight_decay: AdamW settings.
         optimizer: ``adamw`` (default) or ``sgd`` (momentum 0.9, as several of the papers used).
@@ -39,6 +41,8 @@ class SeqModule(L.LightningModule):
         lr: float = 1e-3,
         weight_decay: float = 1e-6,
         optimizer: str = "adamw",
+        profile_loss: str = "poisson",
+        label_names: list[str] | None = None,
     ) -> None:
         super().__init__()
         self.model = model
@@ -47,8 +51,11 @@ class SeqModule(L.LightningModule):
         self.lr = lr
         self.weight_decay = weight_decay
         self.optimizer_name = optimizer
-        self.val_metrics = make_metrics(task_type, n_tasks).clone(prefix="val/")
-        self.test_metrics = make_metrics(task_type, n_tasks).clone(prefix="test/")
+        self.profile_loss = profile_loss
+        if task_type == "profile" and self.output_kind != "profile":
+            raise ValueError("profile targets need a profile model (basenji, enformer)")
+        self.val_metrics = make_metrics(task_type, n_tasks, label_names).clone(prefix="val/")
+        self.test_metrics = make_metrics(task_type, n_tasks, label_names).clone(prefix="test/")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
@@ -56,7 +63,7 @@ class SeqModule(L.LightningModule):
     def _step(self, batch):
         x, y = batch
         output = self.model(x)
-        return output, y, loss_fn(self.task_type, output, y, self.output_kind)
+        return output, y, loss_fn(self.task_type, output, y, self.output_kind, self.profile_loss)
 
     def training_step(self, batch, batch_idx):
         _, _, loss = self._step(batch)
