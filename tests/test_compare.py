@@ -184,3 +184,37 @@ def test_isolated_runs_survive_a_killed_worker(task, tmp_path, monkeypatch):
     )
     assert results[1].metrics == in_process[0].metrics
     assert results[1].peak_memory_mb > 0
+
+
+def test_tune_lr_keeps_the_best_validation_rate(task, tmp_path):
+    """--tune-lr: every architecture tries the same grid; the rate with the best validation
+    AUROC is kept, and the grid is part of the run's configuration (a change re-runs it)."""
+    from regzoo.train import train_model
+    from regzoo.train.fit import evaluate
+
+    grid = (1e-4, 1e-2)
+    settings = CompareSettings(max_epochs=2, batch_size=64, patience=5, lr_grid=grid)
+    (result,) = compare(task, ["deepbind"], tmp_path, settings, progress=False, log=lambda m: None)
+    assert result.status == "ok"
+    assert [r["lr"] for r in result.lr_search] == list(grid)
+    values = [r["valid_auroc"] for r in result.lr_search]
+    assert result.lr == grid[values.index(max(values))]
+    # the reported validation score of each rate is what training with that rate gives
+    fitted = train_model(
+        "deepbind",
+        task,
+        seed=0,
+        model_args={"compact": True},
+        progress=False,
+        **{**settings.fit_args(), "lr": grid[0]},
+    )
+    assert evaluate(fitted.model, task.valid, task.task_type)["auroc"] == pytest.approx(
+        values[0], abs=1e-6
+    )
+    plain = CompareSettings(max_epochs=2, batch_size=64, patience=5)
+    from regzoo.compare.run import run_fingerprint, task_fingerprint
+
+    fp = task_fingerprint(task)
+    assert run_fingerprint(fp, "deepbind", {}, 0, settings) != run_fingerprint(
+        fp, "deepbind", {}, 0, plain
+    )

@@ -1022,6 +1022,17 @@ def compare_cmd(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Output directory (default: compare-<task>).")
     ] = None,
+    tune_lr: Annotated[
+        bool,
+        typer.Option(
+            "--tune-lr",
+            help="Each architecture picks its learning rate from --lr-grid on the validation "
+            "split (same grid for all); test metrics are those of the chosen rate.",
+        ),
+    ] = False,
+    lr_grid: Annotated[
+        str, typer.Option("--lr-grid", help="Comma-separated learning rates for --tune-lr.")
+    ] = "3e-4,1e-3,3e-3",
     n_boot: Annotated[
         int,
         typer.Option(
@@ -1054,6 +1065,7 @@ def compare_cmd(
         published=published,
         seeds=tuple(range(seeds)),
         isolate=isolate,
+        lr_grid=_lr_grid(lr_grid) if tune_lr else None,
     )
     if quick:
         settings.max_epochs = QUICK["max_epochs"]
@@ -1070,6 +1082,11 @@ def compare_cmd(
         f"until validation loss stops improving for {settings.patience} epochs, at most "
         f"{settings.max_epochs} epochs"
         + (f", {settings.budget_minutes} min wall clock" if settings.budget_minutes else "")
+        + (
+            f"; learning rate tuned per architecture on validation from {list(settings.lr_grid)}"
+            if settings.lr_grid
+            else f"; learning rate {settings.lr} for all"
+        )
     )
     if folds:
         if not table:
@@ -1172,6 +1189,16 @@ def _compare_folds(names, spec, n_folds, settings, budget, out, resume, start, n
         )
     console.print(table)
     console.print(f"cross-validation leaderboard: {out / 'cv_leaderboard.csv'}")
+
+
+def _lr_grid(text: str) -> tuple[float, ...]:
+    try:
+        grid = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise RegzooError(f"--lr-grid {text!r}; expected comma-separated numbers") from None
+    if not grid or any(v <= 0 for v in grid):
+        raise RegzooError(f"--lr-grid {text!r}; expected positive learning rates")
+    return grid
 
 
 def _split_commas(values: list[str] | None) -> list[str] | None:

@@ -39,6 +39,8 @@ class CompareSettings:
             depend on the machine; leave it ``None`` for results that reproduce exactly.
         published: build published configurations instead of the compact CPU ones.
         seeds: seeds per architecture (initialisation, batch order, augmentation).
+        lr_grid: learning rates tried per architecture (same grid for all); the one with the
+            best validation primary metric is kept and its test metrics reported (``--tune-lr``).
         isolate: run each (architecture, seed) in its own worker process. A run that crashes the
             process (the kernel's out-of-memory killer, a segfault) is then reported like any other
             failure, and its peak memory is measured on a fresh allocator. Costs a few seconds
@@ -54,6 +56,7 @@ class CompareSettings:
     seeds: tuple[int, ...] = (0,)
     augment: bool = True
     isolate: bool = False
+    lr_grid: tuple[float, ...] | None = None
 
     def model_args(self) -> dict[str, Any]:
         """What ``models.create`` gets besides the task's length and outputs."""
@@ -91,6 +94,9 @@ class RunResult:
     model_args: dict[str, Any] = field(default_factory=dict)
     metrics_per_label: dict[str, dict[str, float]] = field(default_factory=dict)
     undefined: dict[str, str] = field(default_factory=dict)
+    lr: float = 0.0
+    lr_search: list[dict[str, float]] = field(default_factory=list)
+    tuning_time_s: float = 0.0
 
 
 def task_fingerprint(task: TaskData) -> dict[str, Any]:
@@ -124,6 +130,7 @@ def run_fingerprint(
         "model_args": model_args,
         "seed": seed,
         "fit": settings.fit_args(),
+        **({"lr_grid": list(settings.lr_grid)} if settings.lr_grid else {}),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[
         :16
@@ -202,16 +209,40 @@ def run_one(
         model=name, seed=seed, status="failed", fingerprint=fingerprint, model_args=model_args
     )
     try:
+        primary, mode = PRIMARY_METRIC[task.task_type]
+        lrs = settings.lr_grid or (settings.lr,)
+        fitted, best_value = None, None
         with PeakMemory() as memory:
-            fitted = train_model(
-                name,
-                task,
-                seed=seed,
-                model_args=model_args,
-                progress=progress,
-                out_dir=run_dir,
-                **settings.fit_args(),
-            )
+            for lr in lrs:
+                candidate = train_model(
+                    name,
+                    task,
+                    seed=seed,
+                    model_args=model_args,
+                    progress=progress,
+                    out_dir=run_dir if len(lrs) == 1 else run_dir / f"lr{lr:g}",
+                    **{**settings.fit_args(), "lr": lr},
+                )
+                if len(lrs) == 1:
+                    fitted = candidate
+                    break
+                value = evaluate(candidate.model, task.valid, task.task_type)[primary]
+                result.lr_search.append(
+                    {
+                        "lr": lr,
+                        f"valid_{primary}": value,
+                        "epochs": candidate.epochs,
+                        "train_time_s": candidate.wall_time_s,
+                    }
+                )
+                better = best_value is None or (
+                    value > best_value if mode == "max" else value < best_value
+                )
+                if better and value == value:  # NaN never wins
+                    fitted, best_value = candidate, value
+            fitted = fitted or candidate
+        result.lr = float(fitted.settings["lr"])
+        result.tuning_time_s = sum(r["train_time_s"] for r in result.lr_search)
         preds, targets = predict_dataset(fitted.model, task.test, task.task_type)
         result.metrics, result.metrics_per_label, result.undefined = score_by_label(
             task.task_type, torch.as_tensor(preds), torch.as_tensor(targets), task.label_names
@@ -379,6 +410,7 @@ def compare(
             log(
                 f"{name} seed {seed}: {primary} {result.metrics.get(primary, float('nan')):.4f}, "
                 f"{result.parameters:,} parameters, {result.train_time_s:.0f} s, {result.epochs} epochs"
+                + (f", lr {result.lr:g} chosen on validation" if result.lr_search else "")
             )
         else:
             log(f"{name} seed {seed}: FAILED ({result.error})")
