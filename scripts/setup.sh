@@ -13,3 +13,5 @@ fi
 quiet_pip() { python -m pip install --quiet "$@" 2> >(grep -v "^WARNING: Location" >&2); }
 quiet_pip "torch==2.13.0"
 quiet_pip -e ".[test]"
+# enformer-pytorch only for the weight-import test (it pins no torch we want): without its deps
+quiet_pip --no-deps "enformer-pytorch==0.8.12"
