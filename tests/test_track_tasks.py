@@ -100,6 +100,18 @@ def test_reverse_complement_of_profiles(genome_and_tracks):
     np.testing.assert_array_equal(rc_y[0, 1], y[0, 0, ::-1])
 
 
+def test_streamed_targets_equal_cached(genome_and_tracks):
+    fasta, specs = genome_and_tracks
+    kw = dict(seq_len=SEQ_LEN, valid_chroms=["II"], test_chroms=["I:15000-20000"], verbose=False)
+    cached = from_tracks(fasta, specs, **kw)
+    streamed = from_tracks(fasta, specs, stream=True, **kw)
+    assert "streamed" in streamed.summary["targets"]
+    idx = np.arange(len(cached.train))
+    np.testing.assert_allclose(
+        cached.train.read_batch(idx)[1], streamed.train.read_batch(idx)[1], rtol=2e-3
+    )
+
+
 def test_from_tracks_errors(genome_and_tracks):
     fasta, specs = genome_and_tracks
     with pytest.raises(InputError, match="not a multiple of bin_size"):
