@@ -183,6 +183,22 @@ ExcludeOpt = Annotated[
     Path | None,
     typer.Option("--exclude", help="Blacklist BED: windows overlapping it are dropped."),
 ]
+TfrecordsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--basenji-tfrecords",
+        help="A Basenji TFRecord folder (sequence + target features; no TensorFlow needed): a "
+        "profile task, split by train-/valid-/test- file names.",
+    ),
+]
+ProfileLossOpt = Annotated[
+    str,
+    typer.Option(
+        "--profile-loss",
+        help="Loss of profile (coverage) tasks: poisson | multinomial (Enformer/Borzoi: shape + "
+        "total) | mse.",
+    ),
+]
 OverwriteOpt = Annotated[
     bool, typer.Option("--overwrite", help="Replace an existing output folder.")
 ]
@@ -220,6 +236,7 @@ DATA_KEYS = (
     "regions",
     "stride",
     "exclude",
+    "basenji_tfrecords",
 )
 GENOME_DEFAULTS = {
     "label_center": 200,
@@ -269,6 +286,12 @@ def load_data(spec: dict | None = None, **options):
     if table_only and not spec["table"]:
         raise RegzooError(f"{', '.join(table_only)} go with --table")
     aug = {"rc_augment": spec["rc_augment"], "max_shift": spec["max_shift"]}
+    if spec["basenji_tfrecords"]:
+        from regzoo.data.tfrecord import from_basenji_tfrecords
+
+        if spec["rc_augment"] or spec["max_shift"]:
+            raise RegzooError("--basenji-tfrecords: augmentation is not supported for TFRecords")
+        return from_basenji_tfrecords(spec["basenji_tfrecords"], seed=spec["seed"])
     if spec["peaks"] or spec["tracks"] or spec["tracks_table"]:
         return _genome_scale_data(spec)
     if spec["intervals"] is not None or spec["genome"] is not None:
@@ -535,6 +558,8 @@ def train_cmd(
     regions: RegionsOpt = None,
     stride: StrideOpt = None,
     exclude: ExcludeOpt = None,
+    basenji_tfrecords: TfrecordsOpt = None,
+    profile_loss: ProfileLossOpt = "poisson",
     max_epochs: Annotated[
         int, typer.Option(help="Maximum epochs (early stopping may end sooner).")
     ] = 20,
@@ -582,6 +607,7 @@ def train_cmd(
         "accelerator": accelerator,
         "devices": _devices(devices),
         "strategy": strategy,
+        "profile_loss": profile_loss,
     }
     model_args = {} if published else {"compact": True}
     if folds:
@@ -959,6 +985,8 @@ def compare_cmd(
     regions: RegionsOpt = None,
     stride: StrideOpt = None,
     exclude: ExcludeOpt = None,
+    basenji_tfrecords: TfrecordsOpt = None,
+    profile_loss: ProfileLossOpt = "poisson",
     folds: Annotated[
         int | None,
         typer.Option(
@@ -1066,6 +1094,7 @@ def compare_cmd(
         seeds=tuple(range(seeds)),
         isolate=isolate,
         lr_grid=_lr_grid(lr_grid) if tune_lr else None,
+        profile_loss=profile_loss,
     )
     if quick:
         settings.max_epochs = QUICK["max_epochs"]
@@ -1094,6 +1123,13 @@ def compare_cmd(
         _compare_folds(names, spec, folds, settings, budget, out, resume, start, n_boot)
         return
     data = load_data(spec)
+    if data.task_type == "profile" and not models:
+        from regzoo.models import card
+
+        names = [n for n in names if card(n).output == "profile"]
+        err_console.print(
+            f"profile (coverage) targets: comparing the profile models {', '.join(names)}"
+        )
     out = out or Path(f"compare-{data.name}")
     err_console.print(
         f"comparing {len(names)} architectures ({'published' if published else 'compact'} "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import platform
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,12 @@ def _jsonable(value: Any) -> Any:
         json.dumps(value, default=lambda o: o.item() if hasattr(o, "item") else str(o))
     )
     return _null_nan(plain)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def _null_nan(value: Any) -> Any:
@@ -64,7 +71,11 @@ def save_model(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(out / WEIGHTS), metadata={"format": FORMAT})
+    # each file is written under a temporary name and renamed: a killed run never leaves a
+    # file that looks complete; the config goes last, so a folder with a config is whole
+    tmp = out / f".{WEIGHTS}.tmp"
+    save_file(state, str(tmp), metadata={"format": FORMAT})
+    os.replace(tmp, out / WEIGHTS)
     config = {
         "format": FORMAT,
         "model": model.regzoo_config,
@@ -76,8 +87,8 @@ def save_model(
             "python": platform.python_version(),
         },
     }
-    (out / CONFIG).write_text(json.dumps(_jsonable(config), indent=2) + "\n")
-    (out / METRICS).write_text(json.dumps(_jsonable(metrics or {}), indent=2) + "\n")
+    _write_atomic(out / METRICS, json.dumps(_jsonable(metrics or {}), indent=2) + "\n")
+    _write_atomic(out / CONFIG, json.dumps(_jsonable(config), indent=2) + "\n")
     return out
 
 

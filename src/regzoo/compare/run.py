@@ -57,6 +57,7 @@ class CompareSettings:
     augment: bool = True
     isolate: bool = False
     lr_grid: tuple[float, ...] | None = None
+    profile_loss: str = "poisson"
 
     def model_args(self) -> dict[str, Any]:
         """What ``models.create`` gets besides the task's length and outputs."""
@@ -70,6 +71,7 @@ class CompareSettings:
             "patience": self.patience,
             "budget_minutes": self.budget_minutes,
             "augment": self.augment,
+            "profile_loss": self.profile_loss,
         }
 
 
