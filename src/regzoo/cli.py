@@ -1050,6 +1050,17 @@ def compare_cmd(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Output directory (default: compare-<task>).")
     ] = None,
+    suite: Annotated[
+        str | None,
+        typer.Option(
+            "--suite",
+            help="Run a suite of tasks instead of one: 'principles' (planted JASPAR motifs in "
+            "Arabidopsis background probing presence, grammar, strand/position and long-range "
+            "order; with --quick the CPU sizes). Writes a matrix, a receptive-field plot and a "
+            "report.",
+            show_default=False,
+        ),
+    ] = None,
     tune_lr: Annotated[
         bool,
         typer.Option(
@@ -1117,6 +1128,9 @@ def compare_cmd(
             else f"; learning rate {settings.lr} for all"
         )
     )
+    if suite:
+        _compare_suite(suite, names if models else None, out, quick, seeds, isolate, resume)
+        return
     if folds:
         if not table:
             raise RegzooError("--folds goes with --table (cross-validation of a sequence table)")
@@ -1138,6 +1152,46 @@ def compare_cmd(
     )
     err_console.print(f"budget per run: {budget} -> {out}", highlight=False)
     _compare_and_report(data, names, out, settings, resume, start, n_boot=n_boot)
+
+
+def _compare_suite(suite, names, out, quick, seeds, isolate, resume) -> None:
+    """``--suite``: every architecture on every task of a suite, with the suite's own budget."""
+    from regzoo.compare.suite import run_suite, suite_settings
+    from regzoo.data.suite import SUITES
+
+    if suite not in SUITES:
+        from regzoo.errors import unknown_name
+
+        raise unknown_name("suite", suite, list(SUITES))
+    settings = suite_settings(quick, seeds=tuple(range(seeds)))
+    if not quick:
+        settings.isolate = isolate
+    out = out or Path(f"suite-{suite}{'-quick' if quick else ''}")
+    err_console.print(
+        f"suite {suite!r} ({'quick, CPU sizes' if quick else 'full sizes (for a GPU)'}): "
+        f"augmentation off (strand- and position-specific tasks); budget per run: at most "
+        f"{settings.max_epochs} epochs, patience {settings.patience}"
+        + (f", {settings.budget_minutes} min" if settings.budget_minutes else "")
+        + f", lr {settings.lr} -> {out}",
+        highlight=False,
+    )
+    result = run_suite(
+        suite,
+        models=names,
+        out=out,
+        settings=settings,
+        quick=quick,
+        log=lambda msg: err_console.print(msg, highlight=False),
+        resume=resume,
+    )
+    from regzoo.compare.suite import matrix_markdown
+
+    console.print(matrix_markdown(result.matrix), highlight=False)
+    console.print(result.summary, highlight=False)
+    console.print(
+        f"wall time {result.wall_time_s:.0f} s; report: {out / 'suite_report.html'}",
+        highlight=False,
+    )
 
 
 def _compare_and_report(
