@@ -627,6 +627,17 @@ def _train_one(model, out, spec, model_args, fit_args, seed, rank0, data=None, q
     from regzoo.train import evaluate_detailed, train_model
 
     data = data or load_data(spec)
+    from regzoo.models import card
+
+    if data.task_type == "profile" and card(model).output != "profile":
+        from regzoo.data.task import window_totals
+
+        data = window_totals(data)
+        if rank0:
+            err_console.print(
+                f"{model} predicts one value per sequence: trained on log1p window totals per "
+                "track (regression); basenji and enformer predict the binned profiles"
+            )
     if rank0 and not quiet:
         err_console.print(
             f"[bold]{model}[/] on " + "\n  ".join(describe_data(data)), highlight=False
@@ -849,6 +860,10 @@ def evaluate_cmd(
             "(checksum differs); the splits may not be the training ones"
         )
     data = load_data(spec)
+    if data.task_type == "profile" and getattr(model, "output_kind", "scalar") != "profile":
+        from regzoo.data.task import window_totals
+
+        data = window_totals(data)
     if data.n_tasks != len(trained_on.get("label_names", [])):
         raise InputError(
             f"{model_dir}: model has {len(trained_on['label_names'])} outputs but the data have {data.n_tasks} label columns"

@@ -29,8 +29,24 @@ METRICS = {
     "multilabel": ["auroc", "auprc", "accuracy", "mcc"],
     "multiclass": ["accuracy", "auroc", "auprc", "mcc"],
     "regression": ["pearson", "spearman", "mse"],
+    "profile": ["pearson", "pearson_total", "spearman", "mse"],
 }
-COLUMNS = ["parameters", "train_time_s", "epochs", "throughput_seq_s", "peak_memory_mb"]
+COLUMNS = [
+    "parameters",
+    "train_time_s",
+    "epochs",
+    "best_epoch",
+    "time_to_best_s",
+    "converged",
+    "throughput_seq_s",
+    "peak_memory_mb",
+]
+NUMERIC_COLUMNS = [c for c in COLUMNS if c != "converged"]
+STOPPED = {
+    "early_stopping": "yes",
+    "max_epochs": "no: max epochs",
+    "budget": "no: time budget",
+}
 
 
 def leaderboard(results: list[RunResult], task_type: str) -> pd.DataFrame:
@@ -48,9 +64,15 @@ def leaderboard(results: list[RunResult], task_type: str) -> pd.DataFrame:
             row[m] = float(np.mean(values)) if values else np.nan
             # one seed has no spread: NaN (a blank cell), never 0.0
             row[f"{m}_sd"] = float(np.std(values, ddof=1)) if len(values) > 1 else np.nan
-        for c in COLUMNS:
+        for c in ("parameters", "train_time_s", "epochs", "throughput_seq_s", "peak_memory_mb"):
             values = [getattr(r, c) for r in ok]
             row[c] = float(np.mean(values)) if values else np.nan
+        # convergence: the kept (best) epoch, 1-based, the training time to reach it, and
+        # whether early stopping ended the run (else the epoch cap or the time budget did)
+        row["best_epoch"] = float(np.mean([r.best_epoch + 1 for r in ok])) if ok else np.nan
+        row["time_to_best_s"] = float(np.mean([_history_times(r)[0] for r in ok])) if ok else np.nan
+        stops = sorted({STOPPED.get(r.stopped_by, r.stopped_by or "?") for r in ok})
+        row["converged"] = " / ".join(stops) if stops else ""
         row["error"] = "; ".join(sorted({r.error for r in runs if r.status != "ok"}))
         rows.append(row)
     frame = pd.DataFrame(rows)
@@ -61,7 +83,24 @@ def leaderboard(results: list[RunResult], task_type: str) -> pd.DataFrame:
     frame.insert(0, "rank", np.where(frame["status"] == "ok", np.arange(1, len(frame) + 1), 0))
     frame["parameters"] = frame["parameters"].round().astype("Int64")
     frame["epochs"] = frame["epochs"].round(1)
+    frame["best_epoch"] = frame["best_epoch"].round(1)
     return frame
+
+
+def convergence_sentence(frame: pd.DataFrame) -> str:
+    """Which runs did not converge (stopped by the epoch cap or the time budget while their
+    validation loss could still improve), from the leaderboard."""
+    ok = frame[frame["status"] == "ok"]
+    if "converged" not in ok or ok.empty:
+        return ""
+    not_done = ok[~ok["converged"].astype(str).str.startswith("yes")]
+    if not_done.empty:
+        return "Every run converged: early stopping on validation loss ended it."
+    names = ", ".join(f"{r.model} ({r.converged})" for r in not_done.itertuples())
+    return (
+        f"Not converged (validation loss may still improve; compare with care): {names}. "
+        "Raise --max-epochs or the time budget."
+    )
 
 
 # ---- statistics ---------------------------------------------------------------------------------
@@ -114,6 +153,10 @@ def add_statistics(
         frame[column] = np.nan
     frame["tied_with_best"] = pd.array([pd.NA] * len(frame), dtype="boolean")
     frame["test_vs_best"] = ""
+    if task_type == "profile":
+        # profile metrics (log1p Pearson per track, window totals) have no bootstrap here yet:
+        # intervals and ties are left blank rather than computed on another definition
+        return frame, {}
     preds, targets = load_predictions(results, Path(out_dir))
     ranked = [m for m in frame.loc[frame["status"] == "ok", "model"] if m in preds]
     details: dict[str, dict[str, Any]] = {m: {"ci": {}} for m in ranked}
@@ -197,7 +240,16 @@ def _is_true(value: Any) -> bool:
     return bool(pd.notna(value) and value)
 
 
-METRIC_NAMES = ("auroc", "auprc", "accuracy", "mcc", "pearson", "spearman", "mse")
+METRIC_NAMES = (
+    "auroc",
+    "auprc",
+    "accuracy",
+    "mcc",
+    "pearson",
+    "pearson_total",
+    "spearman",
+    "mse",
+)
 
 
 def format_cell(row: pd.Series, column: str) -> str:
@@ -223,9 +275,9 @@ def format_cell(row: pd.Series, column: str) -> str:
         return "-"
     if column == "parameters":
         return f"{int(value):,}"
-    if column == "epochs":
+    if column in ("epochs", "best_epoch"):
         return f"{value:g}"
-    if column in ("train_time_s", "peak_memory_mb", "throughput_seq_s"):
+    if column in ("train_time_s", "time_to_best_s", "peak_memory_mb", "throughput_seq_s"):
         return f"{value:,.0f}"
     return str(value)
 
@@ -242,6 +294,8 @@ def display_columns(task_type: str, frame: pd.DataFrame | None = None) -> list[s
 
 HEADERS = {
     "train_time_s": "train time (s)",
+    "best_epoch": "best epoch",
+    "time_to_best_s": "time to best (s)",
     "throughput_seq_s": "inference (seq/s)",
     "peak_memory_mb": "peak memory (MB)",
     "parameters": "parameters",
@@ -277,7 +331,7 @@ def print_leaderboard(frame: pd.DataFrame, task_type: str, title: str, console=N
     console.print(table)
     if "tied_with_best" in frame:
         console.print(
-            f"{tie_sentence(frame, task_type)}\n95% CI: bootstrap over test items; p vs best: "
+            f"{tie_sentence(frame, task_type)}\n{convergence_sentence(frame)}\n95% CI: bootstrap over test items; p vs best: "
             "DeLong (binary AUROC) or paired bootstrap, Holm-corrected; sd over seeds blank with one seed.",
             highlight=False,
         )
@@ -694,6 +748,7 @@ def write_outputs(
             "test_vs_best": "DeLong (binary AUROC) or paired bootstrap, Holm-corrected over models; "
             f"tied when the corrected p >= {alpha:g}",
             "summary": tie_sentence(frame, task.task_type, alpha),
+            "convergence": convergence_sentence(frame),
         },
         "leaderboard": rows,
         "runs": [{k: v for k, v in vars(r).items() if k != "history"} for r in results],
@@ -776,7 +831,10 @@ def render_html(
     primary = PRIMARY_METRIC[task.task_type][0]
     verdict = ""
     if "tied_with_best" in frame:
-        verdict = f"<p class='verdict'>{esc(tie_sentence(frame, task.task_type, alpha))}</p>"
+        verdict = (
+            f"<p class='verdict'>{esc(tie_sentence(frame, task.task_type, alpha))}</p>"
+            f"<p class='verdict'>{esc(convergence_sentence(frame))}</p>"
+        )
     label_section = ""
     if per_label is not None and len(per_label):
         cells = "".join(f"<th>{esc(str(m))}</th>" for m in per_label.columns)

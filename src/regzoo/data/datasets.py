@@ -192,3 +192,33 @@ class IntervalDataset(Dataset):
             codes = _RC_CODE[codes][::-1]
         x = torch.from_numpy(codes_to_one_hot(np.ascontiguousarray(codes)))
         return x, torch.from_numpy(self.labels[i])
+
+
+class WindowTotals(Dataset):
+    """A profile dataset seen by a sequence-level model: ``y`` becomes ``log1p`` of each track's
+    total over the target bins, ``(n_tracks,)`` (regression), as scalar architectures serve a
+    coverage task."""
+
+    def __init__(self, base: Dataset) -> None:
+        self.base = base
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    @staticmethod
+    def _total(y: torch.Tensor) -> torch.Tensor:
+        return torch.log1p(y.sum(-1).clamp(min=0))
+
+    def __getitem__(self, i: int):
+        x, y = self.base[i]
+        return x, self._total(y)
+
+    def __getitems__(self, indices: list[int]):
+        if hasattr(self.base, "__getitems__"):
+            items = self.base.__getitems__(indices)
+        else:
+            items = [self.base[i] for i in indices]
+        return [(x, self._total(y)) for x, y in items]
+
+    def augmented(self, **kwargs) -> WindowTotals:
+        return WindowTotals(self.base.augmented(**kwargs))

@@ -89,3 +89,29 @@ class TaskData:
 
     def sizes(self) -> dict[str, int]:
         return {"train": len(self.train), "valid": len(self.valid), "test": len(self.test)}
+
+
+def window_totals(task: TaskData) -> TaskData:
+    """A profile task as a regression task for sequence-level models: per track, ``log1p`` of the
+    coverage summed over the window's target bins."""
+    from dataclasses import replace
+
+    from regzoo.data.datasets import WindowTotals
+
+    if task.task_type != "profile":
+        raise ValueError(f"window_totals needs a profile task, not {task.task_type}")
+    summary = {
+        **task.summary,
+        "task_type": "regression",
+        "targets": "log1p of each track's coverage summed over the window's target bins",
+    }
+    return replace(
+        task,
+        name=f"{task.name} (window totals)",
+        task_type="regression",
+        train=WindowTotals(task.train),
+        valid=WindowTotals(task.valid),
+        test=WindowTotals(task.test),
+        train_augmented=WindowTotals(task.train_augmented or task.train),
+        summary=summary,
+    )

@@ -63,9 +63,16 @@ class _History(Callback):
 
     def __init__(self) -> None:
         self.rows: list[dict[str, float]] = []
+        self.start = time.perf_counter()
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self.start = time.perf_counter()
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
-        row: dict[str, float] = {"epoch": trainer.current_epoch}
+        row: dict[str, float] = {
+            "epoch": trainer.current_epoch,
+            "time_s": round(time.perf_counter() - self.start, 3),  # training time so far
+        }
         row.update(
             {
                 k: float(v)
