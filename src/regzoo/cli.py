@@ -827,7 +827,8 @@ def evaluate_cmd(
         if stored_split.get("valid_chroms") and not stored.get("valid_chroms"):
             spec["valid_chroms"] = stored_split["valid_chroms"]
             spec["test_chroms"] = stored_split["test_chroms"]
-        if spec.get("task") is None and not (spec.get("table") or spec.get("intervals")):
+        sources = ("table", "intervals", "peaks", "tracks", "tracks_table", "basenji_tfrecords")
+        if spec.get("task") is None and not any(spec.get(k) for k in sources):
             raise RegzooError(
                 f"{model_dir}: trained on {trained_on.get('name')!r}, whose files were not "
                 "recorded; give --table or --genome/--intervals"
