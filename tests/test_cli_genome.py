@@ -122,6 +122,25 @@ def test_tracks_profile_training_and_window_totals(capsys, monkeypatch, tmp_path
     assert {"pearson", "pearson_total", "spearman"} <= set(metrics["test"])
     assert set(metrics["test_per_label"]) == {"gc"}
     assert "pearson_total" in out
+    # genome-wide prediction of a held-out chromosome to bigWig, read back
+    code, _, err = run(
+        capsys,
+        monkeypatch,
+        "predict",
+        str(tmp_path / "b"),
+        "--genome",
+        str(genome),
+        "--tile",
+        "chr3",
+        "-o",
+        str(tmp_path / "pred"),
+    )
+    assert code == 0, err
+    bw = pyBigWig.open(str(tmp_path / "pred" / "gc.bw"))
+    assert bw.chroms("chr3") == 60_000
+    values = np.asarray(bw.values("chr3", 4096, 50_000))
+    assert np.isfinite(values).all() and values.std() > 0  # covered, and not a constant
+    bw.close()
     code, out, err = run(
         capsys, monkeypatch, "train", "--model", "deepbind", *common, "--out", str(tmp_path / "d")
     )

@@ -894,7 +894,9 @@ def predict_cmd(
     output: Annotated[
         Path,
         typer.Option(
-            "--output", "-o", help="TSV to write: one row per sequence, one column per task."
+            "--output",
+            "-o",
+            help="TSV to write: one row per sequence, one column per task (with --genome: a folder).",
         ),
     ],
     fasta: Annotated[
@@ -904,13 +906,61 @@ def predict_cmd(
         Path | None, typer.Option("--table", help="CSV/TSV with a sequence column.")
     ] = None,
     seq_col: SeqColOpt = "sequence",
+    genome: Annotated[
+        Path | None,
+        typer.Option(
+            "--genome",
+            help="Predict genome-wide (with --tile or --regions): a profile model writes one "
+            "bigWig per track into the folder -o; a sequence-level model writes "
+            "predictions.tsv (chrom, start, end, one column per label) there.",
+        ),
+    ] = None,
+    tile: Annotated[
+        str | None,
+        typer.Option("--tile", help="Chromosomes to tile (comma-separated), with --genome."),
+    ] = None,
+    regions: Annotated[
+        Path | None, typer.Option("--regions", help="BED of regions to predict, with --genome.")
+    ] = None,
+    stride: Annotated[
+        int | None,
+        typer.Option(
+            "--stride",
+            help="Tiling step (bp); default: the predicted span of a window, so predictions abut.",
+            show_default=False,
+        ),
+    ] = None,
+    bedgraph: Annotated[
+        bool,
+        typer.Option("--bedgraph", help="Sequence-level models: also one bedGraph per label."),
+    ] = False,
     rc_average: Annotated[
         bool,
         typer.Option("--rc-average", help="Average each sequence with its reverse complement."),
     ] = False,
     batch_size: Annotated[int, typer.Option(help="Batch size.")] = 256,
 ) -> None:
-    """Score sequences with a saved model. Sequences of another length are centred and cropped or N-padded."""
+    """Score sequences with a saved model (sequences of another length are centred and cropped or
+    N-padded), or predict genome-wide into bigWig / TSV with --genome."""
+    if genome is not None:
+        if (tile is None) == (regions is None):
+            raise RegzooError("--genome needs exactly one of --tile CHROMS or --regions BED")
+        if fasta is not None or table is not None:
+            raise RegzooError("give --genome (genome-wide) or --fasta / --table, not both")
+        from regzoo.genome_predict import predict_genome_cli
+
+        predict_genome_cli(
+            model_dir,
+            genome,
+            regions,
+            tile,
+            stride,
+            output,
+            min(batch_size, 64),
+            rc_average,
+            bedgraph,
+        )
+        return
     import logging
 
     import pandas as pd

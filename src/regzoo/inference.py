@@ -58,7 +58,8 @@ def predict(
         task_type: decides the output activation (sigmoid, softmax, identity); defaults to the
             saved model's task type, else ``binary``.
         rc_average: average the prediction of each sequence and its reverse complement (for
-            strand-symmetric tasks; profile outputs are flipped back along the bins).
+            strand-symmetric tasks; profile outputs are flipped back along the bins and
+            strand-paired tracks, from the task summary's ``strand_pairs``, swapped).
 
     Returns:
         ``(N, n_tasks)`` (or ``(N, n_tasks, n_bins)``) numpy array.
@@ -74,12 +75,17 @@ def predict(
     )
     model = model.to(device).eval()
     kind = getattr(model, "output_kind", "scalar")
+    pairs = (task.get("summary") or {}).get("strand_pairs")
     out = []
     for batch in torch.split(x, batch_size):
         batch = batch.to(device)
         pred = activate(task_type, model(batch), kind)
         if rc_average:
             rc = activate(task_type, model(reverse_complement(batch)), kind)
-            pred = (pred + (rc.flip(-1) if pred.ndim == 3 else rc)) / 2
+            if pred.ndim == 3:  # profiles: bins back in order, + and - strand tracks swapped
+                rc = rc.flip(-1)
+                if pairs is not None:
+                    rc = rc[:, pairs]
+            pred = (pred + rc) / 2
         out.append(pred.float().cpu())
     return torch.cat(out).numpy()
