@@ -144,11 +144,17 @@ def fit(
     num_workers: int = 0,
     progress: bool = True,
     seed: int = 0,
+    momentum: float | None = None,
+    gradient_clip: float | None = None,
 ) -> FitResult:
     """Fit ``model`` on ``task.train``, early-stopping on ``val/loss``; restore the best epoch.
 
     Multi-GPU / multi-node: pass ``devices``/``strategy`` (e.g. ``strategy="ddp"``) — Lightning
     launches the processes; metrics are synchronised across ranks.
+
+    ``momentum``: SGD momentum, or RMSprop's squared-gradient decay (see
+    :class:`~regzoo.train.module.SeqModule`); ``gradient_clip``: maximum global L2 norm of the
+    gradients (Lightning's ``gradient_clip_val``), ``None`` for no clipping.
     """
     start = time.perf_counter()
     module = SeqModule(
@@ -160,6 +166,7 @@ def fit(
         optimizer,
         profile_loss=profile_loss,
         label_names=list(task.label_names),
+        momentum=momentum,
     )
     train_set = (
         task.train_augmented if (augment and task.train_augmented is not None) else task.train
@@ -196,6 +203,7 @@ def fit(
             num_sanity_val_steps=0,
             deterministic="warn",
             log_every_n_steps=max(1, min(50, len(train_loader))),
+            gradient_clip_val=gradient_clip,
         )
         trainer.fit(module, train_loader, valid_loader)
         best_epoch = (
@@ -233,6 +241,8 @@ def fit(
             "lr": lr,
             "weight_decay": weight_decay,
             "optimizer": optimizer,
+            "momentum": momentum,
+            "gradient_clip": gradient_clip,
             "profile_loss": profile_loss if task.task_type == "profile" else None,
             "patience": patience,
             "budget_minutes": budget_minutes,

@@ -26,8 +26,14 @@ class SeqModule(L.LightningModule):
         profile_loss: ``poisson`` | ``multinomial`` | ``mse`` for profile tasks
             (:mod:`regzoo.train.profile`).
         n_tasks: number of outputs (classes for multiclass).
-        lr, weight_decay: AdamW settings.
-        optimizer: ``adamw`` (default) or ``sgd`` (momentum 0.9, as several of the papers used).
+        lr, weight_decay: learning rate and weight decay of the optimiser (decoupled for
+            ``adamw``, an L2 term added to the gradient for ``adam``, ``sgd`` and ``rmsprop``).
+        optimizer: ``adamw`` (default), ``adam``, ``sgd`` or ``rmsprop``.
+        momentum: for ``sgd`` the heavy-ball momentum (default 0.9); for ``rmsprop`` the decay of
+            the running mean of squared gradients, ``torch.optim.RMSprop``'s ``alpha`` (default
+            0.99) — what Torch7's ``optim.rmsprop`` calls ``alpha``, Basset's job files
+            ``momentum`` and Keras ``rho``; neither of those RMSprops has heavy-ball momentum, so
+            none is used. Not accepted for ``adam``/``adamw``.
 
     Logged per epoch: ``train/loss``, ``val/loss`` and ``val/<metric>`` for every metric of the
     task type (see :func:`regzoo.train.metrics.make_metrics`), synchronised across DDP ranks.
@@ -43,6 +49,7 @@ class SeqModule(L.LightningModule):
         optimizer: str = "adamw",
         profile_loss: str = "poisson",
         label_names: list[str] | None = None,
+        momentum: float | None = None,
     ) -> None:
         super().__init__()
         self.model = model
@@ -51,6 +58,7 @@ class SeqModule(L.LightningModule):
         self.lr = lr
         self.weight_decay = weight_decay
         self.optimizer_name = optimizer
+        self.momentum = momentum
         self.profile_loss = profile_loss
         if task_type == "profile" and self.output_kind != "profile":
             raise ValueError("profile targets need a profile model (basenji, enformer)")
@@ -95,8 +103,25 @@ class SeqModule(L.LightningModule):
 
     def configure_optimizers(self):
         params = self.model.parameters()
-        if self.optimizer_name == "sgd":
-            return torch.optim.SGD(params, lr=self.lr, momentum=0.9, weight_decay=self.weight_decay)
-        if self.optimizer_name != "adamw":
-            raise ValueError(f"optimizer must be 'adamw' or 'sgd', not {self.optimizer_name!r}")
-        return torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
+        name, momentum = self.optimizer_name, self.momentum
+        if name == "sgd":
+            return torch.optim.SGD(
+                params,
+                lr=self.lr,
+                momentum=0.9 if momentum is None else momentum,
+                weight_decay=self.weight_decay,
+            )
+        if name == "rmsprop":
+            return torch.optim.RMSprop(
+                params,
+                lr=self.lr,
+                alpha=0.99 if momentum is None else momentum,
+                momentum=0.0,
+                weight_decay=self.weight_decay,
+            )
+        if name not in ("adamw", "adam"):
+            raise ValueError(f"optimizer must be 'adamw', 'adam', 'sgd' or 'rmsprop', not {name!r}")
+        if momentum is not None:
+            raise ValueError(f"momentum applies to 'sgd' and 'rmsprop', not {name!r}")
+        optimizer_class = torch.optim.AdamW if name == "adamw" else torch.optim.Adam
+        return optimizer_class(params, lr=self.lr, weight_decay=self.weight_decay)
