@@ -178,6 +178,7 @@ def test_build_suite_task_contract():
     quick = dsuite.list_suite_tasks("principles", quick=True)
     assert "long-range-16000" not in [s.name for s in quick]
     assert len(dsuite.list_suite_tasks("principles")) == 7
+    assert "long-range-1000" in [s.name for s in quick]
 
 
 # ---- the matrix and its generated summary -------------------------------------------------------
@@ -232,11 +233,13 @@ def test_summary_is_generated_from_the_numbers(tmp_path):
     changed = dict(SCORES)
     changed[("presence", "enformer")] = 0.99
     changed[("long-range-1000", "enformer")] = 0.51
-    changed[("long-range-1000", "deepbind")] = 0.55
+    changed[("long-range-1000", "deepbind")] = 0.52
+    changed[("long-range-1000", "danq")] = 0.53
     other = csuite.summarise_matrix(fake_matrix(changed))
     assert other != text
     assert "enformer (attention) is best" in other
     assert "up to the longest tested distance" not in other  # nobody solves 1 kb any more
+    assert "At d = 1,000 bp no architecture is above chance" in other
 
     files = csuite.write_suite_outputs(
         tmp_path, matrix, text, {}, csuite.suite_settings(), 1.0, "principles", "quick"
