@@ -218,3 +218,46 @@ def test_tune_lr_keeps_the_best_validation_rate(task, tmp_path):
     assert run_fingerprint(fp, "deepbind", {}, 0, settings) != run_fingerprint(
         fp, "deepbind", {}, 0, plain
     )
+
+
+def test_convergence_is_reported(first):
+    """Best epoch, time to it, and whether early stopping ended each run; the report names runs
+    that did not converge (here: max_epochs=2 with patience 5 ends every run at the cap)."""
+    from regzoo.compare.report import convergence_sentence
+
+    out, results, frame = first
+    csv = pd.read_csv(out / "leaderboard.csv")
+    for run in results:
+        row = csv[csv["model"] == run.model].iloc[0]
+        assert row["best_epoch"] == run.best_epoch + 1
+        assert 0 < row["time_to_best_s"] <= run.train_time_s + 1e-6
+        assert row["converged"] == "no: max epochs"
+        assert [h["time_s"] for h in run.history] == sorted(h["time_s"] for h in run.history)
+    sentence = convergence_sentence(frame)
+    assert sentence.startswith("Not converged") and all(m in sentence for m in MODELS)
+    assert sentence in (out / "report.html").read_text()
+    converged = frame.assign(converged="yes")
+    assert convergence_sentence(converged).startswith("Every run converged")
+
+
+def test_published_recipe_per_architecture(task):
+    """--recipe published: an architecture with a published recipe trains with it (and its runs
+    are cached apart from shared-settings runs); one without keeps the shared settings."""
+    from regzoo.compare.run import run_fingerprint, task_fingerprint
+    from regzoo.train.recipes import recipe_for
+
+    shared = CompareSettings(max_epochs=2)
+    published = CompareSettings(max_epochs=2, recipe="published")
+    args, line = published.fit_args_for("basenji")
+    recipe = recipe_for("basenji")
+    assert args["lr"] == recipe.lr and args["batch_size"] == recipe.batch_size
+    assert "published recipe" in line
+    args, line = published.fit_args_for("deepbind")
+    assert args == shared.fit_args() and "shared settings" in line
+    fp = task_fingerprint(task)
+    assert run_fingerprint(fp, "basenji", {}, 0, shared) != run_fingerprint(
+        fp, "basenji", {}, 0, published
+    )
+    assert run_fingerprint(fp, "deepbind", {}, 0, shared) == run_fingerprint(
+        fp, "deepbind", {}, 0, published
+    )

@@ -50,7 +50,9 @@ def test_same_seed_same_numbers(planted):
     ]
     a, b = (evaluate(r.model, planted.test, "binary") for r in runs)
     assert a == b
-    assert runs[0].history == runs[1].history
+    # every logged number is identical; only the wall-clock time per epoch may differ
+    untimed = [[{k: v for k, v in row.items() if k != "time_s"} for row in r.history] for r in runs]
+    assert untimed[0] == untimed[1]
 
 
 def test_budget_stops_training(planted):

@@ -199,6 +199,15 @@ ProfileLossOpt = Annotated[
         "total) | mse.",
     ),
 ]
+RecipeOpt = Annotated[
+    str,
+    typer.Option(
+        "--recipe",
+        help="shared: the same optimiser settings for every architecture; published: each "
+        "architecture's published training recipe where one is known (basset, danq, basenji, "
+        "enformer), the shared settings otherwise.",
+    ),
+]
 OverwriteOpt = Annotated[
     bool, typer.Option("--overwrite", help="Replace an existing output folder.")
 ]
@@ -560,6 +569,7 @@ def train_cmd(
     exclude: ExcludeOpt = None,
     basenji_tfrecords: TfrecordsOpt = None,
     profile_loss: ProfileLossOpt = "poisson",
+    recipe: RecipeOpt = "shared",
     max_epochs: Annotated[
         int, typer.Option(help="Maximum epochs (early stopping may end sooner).")
     ] = 20,
@@ -609,6 +619,14 @@ def train_cmd(
         "strategy": strategy,
         "profile_loss": profile_loss,
     }
+    if recipe not in ("shared", "published"):
+        raise RegzooError(f"--recipe {recipe!r}; expected shared or published")
+    if recipe == "published":
+        from regzoo.train.recipes import fit_args_for
+
+        fit_args, line = fit_args_for(model, fit_args)
+        if rank0:
+            err_console.print(line, highlight=False)
     model_args = {} if published else {"compact": True}
     if folds:
         if not table:
@@ -1053,6 +1071,7 @@ def compare_cmd(
     exclude: ExcludeOpt = None,
     basenji_tfrecords: TfrecordsOpt = None,
     profile_loss: ProfileLossOpt = "poisson",
+    recipe: RecipeOpt = "shared",
     folds: Annotated[
         int | None,
         typer.Option(
@@ -1172,7 +1191,10 @@ def compare_cmd(
         isolate=isolate,
         lr_grid=_lr_grid(lr_grid) if tune_lr else None,
         profile_loss=profile_loss,
+        recipe=recipe,
     )
+    if recipe not in ("shared", "published"):
+        raise RegzooError(f"--recipe {recipe!r}; expected shared or published")
     if quick:
         settings.max_epochs = QUICK["max_epochs"]
         settings.budget_minutes = QUICK["budget_minutes"]
@@ -1192,8 +1214,14 @@ def compare_cmd(
             f"; learning rate tuned per architecture on validation from {list(settings.lr_grid)}"
             if settings.lr_grid
             else f"; learning rate {settings.lr} for all"
+            if recipe == "shared"
+            else ""
         )
     )
+    if recipe == "published":
+        budget += "; training recipes:\n    " + "\n    ".join(
+            settings.fit_args_for(n)[1] for n in names
+        )
     if suite:
         _compare_suite(suite, names if models else None, out, quick, seeds, isolate, resume)
         return

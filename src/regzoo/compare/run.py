@@ -39,6 +39,9 @@ class CompareSettings:
             depend on the machine; leave it ``None`` for results that reproduce exactly.
         published: build published configurations instead of the compact CPU ones.
         seeds: seeds per architecture (initialisation, batch order, augmentation).
+        recipe: ``shared`` (the settings above for every architecture) or ``published`` (each
+            architecture's published optimiser, lr, momentum, batch size and clipping where
+            :mod:`regzoo.train.recipes` has one; the shared settings otherwise).
         lr_grid: learning rates tried per architecture (same grid for all); the one with the
             best validation primary metric is kept and its test metrics reported (``--tune-lr``).
         isolate: run each (architecture, seed) in its own worker process. A run that crashes the
@@ -58,10 +61,19 @@ class CompareSettings:
     isolate: bool = False
     lr_grid: tuple[float, ...] | None = None
     profile_loss: str = "poisson"
+    recipe: str = "shared"
 
     def model_args(self) -> dict[str, Any]:
         """What ``models.create`` gets besides the task's length and outputs."""
         return {} if self.published else {"compact": True}
+
+    def fit_args_for(self, name: str) -> tuple[dict[str, Any], str]:
+        """The fit arguments architecture ``name`` trains with, and a line saying which."""
+        if self.recipe == "published":
+            from regzoo.train.recipes import fit_args_for
+
+            return fit_args_for(name, self.fit_args())
+        return self.fit_args(), f"{name}: shared settings"
 
     def fit_args(self) -> dict[str, Any]:
         return {
@@ -97,6 +109,7 @@ class RunResult:
     metrics_per_label: dict[str, dict[str, float]] = field(default_factory=dict)
     undefined: dict[str, str] = field(default_factory=dict)
     lr: float = 0.0
+    recipe: str = ""
     lr_search: list[dict[str, float]] = field(default_factory=list)
     tuning_time_s: float = 0.0
 
@@ -131,7 +144,7 @@ def run_fingerprint(
         "model": model,
         "model_args": model_args,
         "seed": seed,
-        "fit": settings.fit_args(),
+        "fit": settings.fit_args_for(model)[0],
         **({"lr_grid": list(settings.lr_grid)} if settings.lr_grid else {}),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[
@@ -212,7 +225,8 @@ def run_one(
     )
     try:
         primary, mode = PRIMARY_METRIC[task.task_type]
-        lrs = settings.lr_grid or (settings.lr,)
+        fit_args, result.recipe = settings.fit_args_for(name)
+        lrs = settings.lr_grid or (fit_args["lr"],)
         fitted, best_value = None, None
         with PeakMemory() as memory:
             for lr in lrs:
@@ -223,7 +237,7 @@ def run_one(
                     model_args=model_args,
                     progress=progress,
                     out_dir=run_dir if len(lrs) == 1 else run_dir / f"lr{lr:g}",
-                    **{**settings.fit_args(), "lr": lr},
+                    **{**fit_args, "lr": lr},
                 )
                 if len(lrs) == 1:
                     fitted = candidate
