@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from tests.test_cli import _planted_genome, run
 
 MOTIF = "GGATTACCA"  # not its own reverse complement
