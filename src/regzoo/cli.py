@@ -23,8 +23,8 @@ app = typer.Typer(
     add_completion=False,
 )
 # wide tables stay readable when the output goes to a file or a CI log (rich assumes 80 columns)
-console = Console() if sys.stdout.isatty() else Console(width=180)
-err_console = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=180)
+console = Console() if sys.stdout.isatty() else Console(width=230)
+err_console = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=230)
 
 # ---- shared data options -------------------------------------------------------------------
 TaskOpt = Annotated[
