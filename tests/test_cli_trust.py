@@ -465,3 +465,32 @@ def test_ddp_from_the_cli_writes_once(tmp_path):
     assert saved["training"]["world_size"] == 2 and saved["training"]["devices"] == 2
     assert "DDP" in saved["training"]["strategy"]
     assert saved["training"]["wall_time_s"] > 1.0
+
+
+def test_compare_ctrl_c_says_how_to_resume(tmp_path):
+    """Ctrl-C during compare (isolated workers): one line on how to resume, exit 130, no
+    traceback from the worker or the parent."""
+    import os
+    import signal
+    import time
+
+    table = _strand_table(tmp_path / "t.csv", n=2000)
+    regzoo = Path(sys.executable).parent / "regzoo"
+    proc = subprocess.Popen(
+        [str(regzoo), "compare", "--models", "danq,deepsite", "--table", str(table)]
+        + ["--out", str(tmp_path / "cmp"), "--max-epochs", "50", "--patience", "50"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        start_new_session=True,
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and not (tmp_path / "cmp" / "runs").is_dir():
+        time.sleep(0.5)
+    time.sleep(8)  # the worker is training
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert "interrupted — run the same command again to resume" in err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err

@@ -61,7 +61,14 @@ TestChromsOpt = Annotated[
     typer.Option("--test-chroms", help="Chromosome(s) held out for testing (--intervals)."),
 ]
 SeqLenOpt = Annotated[
-    int | None, typer.Option("--seq-len", help="Input length in bp (default: the task's).")
+    int | None,
+    typer.Option(
+        "--seq-len",
+        help="Input length in bp. Default: the bundled task's; a table's most frequent length; "
+        "for --intervals the intervals' common width, else 1,000 (said at start); 1,000 for "
+        "--peaks; 16,384 for --tracks.",
+        show_default=False,
+    ),
 ]
 TaskTypeOpt = Annotated[
     str | None,
@@ -1443,13 +1450,18 @@ def main() -> None:
     from regzoo.errors import use_cli_names
 
     use_cli_names(True)
+    interrupted = (
+        "\n[yellow]interrupted[/] — run the same command again to resume (finished runs are kept)"
+    )
     try:
         app()
     except KeyboardInterrupt:
-        err_console.print(
-            "\n[yellow]interrupted[/] — run the same command again to resume (finished runs are kept)"
-        )
+        err_console.print(interrupted)
         sys.exit(130)
+    except SystemExit as exit_:
+        if exit_.code == 130:  # click turns Ctrl-C into exit status 130 itself
+            err_console.print(interrupted)
+        raise
     except RegzooError as err:
         err_console.print(f"[red]error:[/] {err}", highlight=False, soft_wrap=True)
         sys.exit(2)
