@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import threading
 import time
 import traceback
@@ -330,13 +331,21 @@ def run_isolated(
     worker = mp.get_context("spawn").Process(
         target=_worker, args=((name, task, seed, settings, run_dir, task_fp, progress),)
     )
-    worker.start()
+    # the worker ignores Ctrl-C (an ignored signal stays ignored in the new interpreter): the
+    # parent alone handles it and stops the worker, so no traceback comes from a worker caught
+    # half-way through its start-up
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
+    try:
+        worker.start()
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
     try:
         worker.join()
     except KeyboardInterrupt:
-        worker.join(timeout=10)  # the worker got the same Ctrl-C; give it a moment to stop
-        if worker.is_alive():
-            worker.terminate()
+        worker.terminate()
+        worker.join(timeout=30)
         raise
     path = run_dir / RESULT
     if worker.exitcode == 0 and path.is_file():
