@@ -467,7 +467,8 @@ def test_ddp_from_the_cli_writes_once(tmp_path):
     assert saved["training"]["wall_time_s"] > 1.0
 
 
-def test_compare_ctrl_c_says_how_to_resume(tmp_path):
+@pytest.mark.parametrize("delay", [0.5, 8.0])  # a worker starting up; a worker training
+def test_compare_ctrl_c_says_how_to_resume(tmp_path, delay):
     """Ctrl-C during compare (isolated workers): one line on how to resume, exit 130, no
     traceback from the worker or the parent."""
     import os
@@ -484,11 +485,14 @@ def test_compare_ctrl_c_says_how_to_resume(tmp_path):
         text=True,
         cwd=tmp_path,
         start_new_session=True,
+        # a job started in the background (nohup ... &) inherits an ignored SIGINT: restore the
+        # default so that the interrupt reaches regzoo as a terminal's Ctrl-C would
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.time() + 120
     while time.time() < deadline and not (tmp_path / "cmp" / "runs").is_dir():
         time.sleep(0.5)
-    time.sleep(8)  # the worker is training
+    time.sleep(delay)
     os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err[-2000:]

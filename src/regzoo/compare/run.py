@@ -292,15 +292,17 @@ def run_one(
     return result
 
 
-def _worker(args: tuple) -> None:
-    """Entry point of a worker process: one run, result written to ``result.json``. Ctrl-C
-    reaches the worker too: it ends quietly (the parent says what happened)."""
-    import sys
+def _worker(args_file: str) -> None:
+    """Entry point of a worker process: one run, result written to ``result.json``.
 
-    try:
-        run_one(*args)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    The worker ignores Ctrl-C (inherited from the parent, see :func:`run_isolated`); its
+    arguments (the task, possibly large) come through a file the parent wrote, so that starting
+    the worker is quick."""
+    import pickle
+
+    with open(args_file, "rb") as fh:
+        args = pickle.load(fh)  # written by this process's parent a moment ago
+    run_one(*args)
 
 
 def signal_name(code: int) -> str:
@@ -328,25 +330,32 @@ def run_isolated(
     import multiprocessing as mp
 
     (run_dir / RESULT).unlink(missing_ok=True)
-    worker = mp.get_context("spawn").Process(
-        target=_worker, args=((name, task, seed, settings, run_dir, task_fp, progress),)
-    )
-    # the worker ignores Ctrl-C (an ignored signal stays ignored in the new interpreter): the
-    # parent alone handles it and stops the worker, so no traceback comes from a worker caught
-    # half-way through its start-up
+    import pickle
+
+    args_file = run_dir / ".worker-args.pkl"
+    with open(args_file, "wb") as fh:
+        pickle.dump((name, task, seed, settings, run_dir, task_fp, progress), fh)
+    worker = mp.get_context("spawn").Process(target=_worker, args=(str(args_file),))
+    # The worker must never see Ctrl-C (a KeyboardInterrupt half-way through its start-up prints
+    # a traceback): SIGINT is ignored while it is spawned, and an ignored signal stays ignored
+    # in the new interpreter. The parent alone handles Ctrl-C and stops the worker. Starting is
+    # quick (the arguments go through the file), so the parent ignores Ctrl-C only for moments.
     main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
     try:
-        worker.start()
-    finally:
-        if main_thread:
-            signal.signal(signal.SIGINT, previous)
-    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
+        try:
+            worker.start()
+        finally:
+            if main_thread:
+                signal.signal(signal.SIGINT, previous)
         worker.join()
     except KeyboardInterrupt:
-        worker.terminate()
-        worker.join(timeout=30)
+        if worker.pid is not None:
+            worker.terminate()
+            worker.join(timeout=30)
         raise
+    finally:
+        args_file.unlink(missing_ok=True)
     path = run_dir / RESULT
     if worker.exitcode == 0 and path.is_file():
         return RunResult(**json.loads(path.read_text()))
