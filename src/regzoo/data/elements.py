@@ -60,7 +60,7 @@ from regzoo.data.peaks import label_windows
 from regzoo.data.sources import class_balance
 from regzoo.data.streaming import WindowDataset
 from regzoo.data.task import TaskData
-from regzoo.data.windows import _merged, drop_n_windows, tile_windows
+from regzoo.data.windows import drop_n_windows, merge_intervals, tile_windows
 from regzoo.errors import RegzooError, unknown_name
 
 BUILD_VERSION = 1
@@ -184,7 +184,7 @@ def element_intervals(gff: pd.DataFrame, chrom_sizes: dict[str, int]) -> pd.Data
     occupied = pd.concat([genes, gff[parent.isin(set(genes["ID"])) & (gff["type"] != "exon")]])
     for chrom, size in chrom_sizes.items():
         on = occupied[occupied["chrom"] == chrom]
-        ms, me = _merged(on["start"].to_numpy(), on["end"].to_numpy())
+        ms, me = merge_intervals(on["start"].to_numpy(), on["end"].to_numpy())
         starts = np.concatenate([[0], me])
         ends = np.concatenate([ms, [size]])
         keep = ends > starts
@@ -202,7 +202,7 @@ def element_intervals(gff: pd.DataFrame, chrom_sizes: dict[str, int]) -> pd.Data
             size = chrom_sizes[chrom]
             s = np.clip(df["start"].to_numpy()[rows], 0, size)
             e = np.clip(df["end"].to_numpy()[rows], 0, size)
-            s, e = _merged(s[e > s], e[e > s])
+            s, e = merge_intervals(s[e > s], e[e > s])
             out.append(pd.DataFrame({"chrom": chrom, "start": s, "end": e, "label": np.int32(j)}))
     return pd.concat(out, ignore_index=True)
 

@@ -358,22 +358,10 @@ _SEQ_LEN = {"tracks": 16_384, "tracks-tiny": 4_096}
 _STRANDS = {"+": "+", "-": "-"}
 
 
-def _union_runs(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    if len(starts) == 0:
-        return starts, ends
-    order = np.argsort(starts, kind="stable")
-    s, e = starts[order], ends[order]
-    run_end = np.maximum.accumulate(e)
-    new = np.ones(len(s), dtype=bool)
-    new[1:] = s[1:] > run_end[:-1]
-    first = np.flatnonzero(new)
-    last = np.append(first[1:], len(s)) - 1
-    return s[first], run_end[last]
-
-
 def annotation_intervals(gff: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """``{track name: DataFrame chrom, start, end}`` of covered bases (value 1), per strand."""
     from regzoo.data.gff import tss_of
+    from regzoo.data.windows import merge_intervals
 
     out = {}
     for strand, tag in _STRANDS.items():
@@ -381,7 +369,7 @@ def annotation_intervals(gff: pd.DataFrame) -> dict[str, pd.DataFrame]:
             rows = gff[(gff["type"] == feature) & (gff["strand"] == strand)]
             parts = []
             for chrom, g in rows.groupby("chrom", sort=False):
-                s, e = _union_runs(g["start"].to_numpy(np.int64), g["end"].to_numpy(np.int64))
+                s, e = merge_intervals(g["start"].to_numpy(np.int64), g["end"].to_numpy(np.int64))
                 parts.append(pd.DataFrame({"chrom": chrom, "start": s, "end": e}))
             out[f"{feature}{tag}"] = pd.concat(parts, ignore_index=True) if parts else None
         mrna = gff[(gff["type"] == "mRNA") & (gff["strand"] == strand)]

@@ -161,8 +161,10 @@ def read_regions(
     return out, info
 
 
-def _merged(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted, non-overlapping union of intervals."""
+def merge_intervals(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted, non-overlapping union of intervals ``[starts, ends)`` (one chromosome)."""
+    if len(starts) == 0:
+        return starts, ends
     order = np.argsort(starts, kind="stable")
     s, e = starts[order], ends[order]
     run_end = np.maximum.accumulate(e)
@@ -179,7 +181,7 @@ def overlaps_any(
     """Whether each ``[start, end)`` overlaps any interval of a set (one chromosome). ``(N,)`` bool."""
     if len(set_starts) == 0:
         return np.zeros(len(starts), dtype=bool)
-    ms, me = _merged(np.asarray(set_starts), np.asarray(set_ends))
+    ms, me = merge_intervals(np.asarray(set_starts), np.asarray(set_ends))
     j = np.searchsorted(ms, ends, side="left") - 1  # last merged interval starting before end
     return (j >= 0) & (me[np.maximum(j, 0)] > starts)
 
@@ -222,7 +224,7 @@ def n_runs(cache: GenomeCache, chrom: str) -> tuple[np.ndarray, np.ndarray]:
     if not starts:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     s, e = np.concatenate(starts), np.concatenate(ends)
-    return _merged(s, e)  # joins runs cut at a scan boundary
+    return merge_intervals(s, e)  # joins runs cut at a scan boundary
 
 
 def n_counts(cache: GenomeCache, df: pd.DataFrame) -> np.ndarray:
