@@ -646,23 +646,20 @@ def train_cmd(
 def _train_one(model, out, spec, model_args, fit_args, seed, rank0, data=None, quiet=False):
     """Train one model on one data specification; rank 0 saves it. Returns (data, result,
     valid Evaluation, test Evaluation)."""
-    from regzoo.models import count_parameters
+    from regzoo.data.task import for_output
+    from regzoo.models import card, count_parameters
     from regzoo.provenance import run_record
     from regzoo.saved import save_model
     from regzoo.train import evaluate_detailed, train_model
 
     data = data or load_data(spec)
-    from regzoo.models import card
-
-    if data.task_type == "profile" and card(model).output != "profile":
-        from regzoo.data.task import window_totals
-
-        data = window_totals(data)
-        if rank0:
-            err_console.print(
-                f"{model} predicts one value per sequence: trained on log1p window totals per "
-                "track (regression); basenji and enformer predict the binned profiles"
-            )
+    served = for_output(data, card(model).output)
+    if served is not data and rank0:
+        err_console.print(
+            f"{model} predicts one value per sequence: trained on log1p window totals per "
+            "track (regression); basenji and enformer predict the binned profiles"
+        )
+    data = served
     if rank0 and not quiet:
         err_console.print(
             f"[bold]{model}[/] on " + "\n  ".join(describe_data(data)), highlight=False
@@ -711,8 +708,6 @@ def _train_folds(model, out, spec, n_folds, model_args, fit_args, seed, rank0) -
     """k-fold cross-validation: one model per fold, out-of-fold predictions for every row."""
     import pandas as pd
 
-    from regzoo.train import predict_dataset
-
     rows, per_fold = [], []
     for fold in range(n_folds):
         fold_spec = {**spec, "n_folds": n_folds, "fold": fold}
@@ -727,7 +722,7 @@ def _train_folds(model, out, spec, n_folds, model_args, fit_args, seed, rank0) -
         )
         if result.global_rank != 0:
             continue
-        preds, targets = predict_dataset(result.model, data.test, data.task_type)
+        preds, targets = test.preds, test.targets  # predicted once, when it was scored
         test_rows = data.summary["split"]["test_rows"]
         target_names = ["class"] if data.task_type == "multiclass" else data.label_names
         for k, row in enumerate(test_rows):
@@ -886,10 +881,9 @@ def evaluate_cmd(
             "(checksum differs); the splits may not be the training ones"
         )
     data = load_data(spec)
-    if data.task_type == "profile" and getattr(model, "output_kind", "scalar") != "profile":
-        from regzoo.data.task import window_totals
+    from regzoo.data.task import for_output
 
-        data = window_totals(data)
+    data = for_output(data, getattr(model, "output_kind", "scalar"))
     if data.n_tasks != len(trained_on.get("label_names", [])):
         raise InputError(
             f"{model_dir}: model has {len(trained_on['label_names'])} outputs but the data have {data.n_tasks} label columns"

@@ -115,3 +115,12 @@ def window_totals(task: TaskData) -> TaskData:
         train_augmented=WindowTotals(task.train_augmented or task.train),
         summary=summary,
     )
+
+
+def for_output(task: TaskData, output_kind: str) -> TaskData:
+    """The task as a model with ``output_kind`` (``scalar`` or ``profile``) sees it: a profile
+    task served to a sequence-level model becomes :func:`window_totals`; anything else is
+    returned as is."""
+    if task.task_type == "profile" and output_kind != "profile":
+        return window_totals(task)
+    return task

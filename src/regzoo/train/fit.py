@@ -320,6 +320,8 @@ class Evaluation:
     per_label: dict[str, dict[str, float]]
     undefined: dict[str, str]
     n: int
+    preds: np.ndarray | None = field(default=None, repr=False)  # activated, in dataset order
+    targets: np.ndarray | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         return {
@@ -343,7 +345,7 @@ def evaluate_detailed(
     macro, per_label, undefined = score_by_label(
         task_type, torch.as_tensor(preds), torch.as_tensor(targets), label_names
     )
-    return Evaluation(macro, per_label, undefined, len(dataset))
+    return Evaluation(macro, per_label, undefined, len(dataset), preds, targets)
 
 
 def evaluate(
