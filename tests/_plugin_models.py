@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import time
+from pathlib import Path
 
 from torch import nn
 
@@ -26,3 +28,30 @@ class KilledByTheKernel(nn.Module):
 
     def forward(self, x):
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+@register(ModelCard(name="barrier-test", **CARD))
+class WaitsForAPeer(nn.Module):
+    """Trains only when another run of it trains at the same time: its first training forward
+    pass leaves a mark in $REGZOO_TEST_BARRIER and waits (up to a minute) for a second process's
+    mark; alone, it fails. Proves that parallel compare jobs really run at once. The
+    cost-estimate worker (REGZOO_COST_ESTIMATE set) passes straight through."""
+
+    output_kind = "scalar"
+
+    def __init__(self, seq_len: int, n_tasks: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(4, n_tasks)
+        self.waited = False
+
+    def forward(self, x):
+        if self.training and not self.waited and not os.environ.get("REGZOO_COST_ESTIMATE"):
+            folder = Path(os.environ["REGZOO_TEST_BARRIER"])
+            (folder / str(os.getpid())).touch()
+            deadline = time.monotonic() + 60
+            while len(list(folder.iterdir())) < 2:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("no other run trained at the same time")
+                time.sleep(0.05)
+            self.waited = True
+        return self.linear(x.mean(-1))

@@ -158,11 +158,21 @@ def test_seeds_give_mean_and_sd(task, tmp_path):
     assert frame.iloc[0]["auroc_sd"] >= 0
 
 
+def _register_plugins() -> None:
+    """Register the test architectures of tests/_plugin_models.py in this process (again)."""
+    import importlib
+
+    import _plugin_models
+
+    for name in ("sigkill-test", "barrier-test"):
+        registry._REGISTRY.pop(name, None)
+    importlib.reload(_plugin_models)
+
+
 def test_isolated_runs_survive_a_killed_worker(task, tmp_path, monkeypatch):
     """With isolate=True each run is its own process: one killed by SIGKILL (as by the kernel's
     out-of-memory killer) is reported, the next still runs, and metrics match in-process runs."""
-    import _plugin_models  # noqa: F401  (registers sigkill-test here; workers import it via the env)
-
+    _register_plugins()  # here; the workers import them through the env
     monkeypatch.setenv("REGZOO_PLUGINS", "_plugin_models")
     settings = CompareSettings(max_epochs=2, batch_size=64, patience=5, isolate=True)
     try:
@@ -175,7 +185,7 @@ def test_isolated_runs_survive_a_killed_worker(task, tmp_path, monkeypatch):
             log=lambda m: None,
         )
     finally:
-        registry._REGISTRY.pop("sigkill-test")
+        registry._REGISTRY.pop("sigkill-test", None)
     assert results[0].status == "failed" and "SIGKILL" in results[0].error
     assert "out of memory" in results[0].error
     assert results[1].status == "ok"
@@ -261,3 +271,55 @@ def test_published_recipe_per_architecture(task):
     assert run_fingerprint(fp, "deepbind", {}, 0, shared) == run_fingerprint(
         fp, "deepbind", {}, 0, published
     )
+
+
+def test_parallel_jobs_match_sequential_runs(first, task, tmp_path, monkeypatch):
+    """--jobs 2: runs train in separate workers with their share of the cores; results come back
+    in the requested order, a killed worker is still reported, and the numbers match the
+    one-at-a-time runs (same seed; only the threads differ, so floating-point sums may differ
+    slightly)."""
+    from regzoo.compare.run import threads_per_job
+
+    _register_plugins()
+    monkeypatch.setenv("REGZOO_PLUGINS", "_plugin_models")
+    settings = CompareSettings(max_epochs=2, batch_size=64, patience=5, jobs=2)
+    try:
+        results = compare(
+            task,
+            ["deepbind", "sigkill-test", "danq"],
+            tmp_path,
+            settings,
+            progress=False,
+            log=lambda m: None,
+        )
+    finally:
+        registry._REGISTRY.pop("sigkill-test", None)
+        registry._REGISTRY.pop("barrier-test", None)
+    assert [r.model for r in results] == ["deepbind", "sigkill-test", "danq"]
+    assert results[1].status == "failed" and "SIGKILL" in results[1].error
+    ok = [results[0], results[2]]
+    assert all(r.status == "ok" and r.threads == threads_per_job(2) for r in ok)
+    _, sequential, _ = first
+    by_name = {r.model: r for r in sequential}
+    for r in ok:
+        assert r.metrics["auroc"] == pytest.approx(by_name[r.model].metrics["auroc"], abs=0.02)
+        assert r.parameters == by_name[r.model].parameters
+
+
+def test_parallel_jobs_run_at_the_same_time(task, tmp_path, monkeypatch):
+    """Each run of barrier-test trains only while another one trains: with --jobs 2 both
+    succeed; one at a time, the run fails (it waits for a peer that never comes)."""
+    _register_plugins()
+    monkeypatch.setenv("REGZOO_PLUGINS", "_plugin_models")
+    settings = CompareSettings(max_epochs=1, batch_size=64, patience=5, seeds=(0, 1), jobs=2)
+    (tmp_path / "barrier").mkdir()
+    monkeypatch.setenv("REGZOO_TEST_BARRIER", str(tmp_path / "barrier"))
+    try:
+        results = compare(
+            task, ["barrier-test"], tmp_path / "out", settings, progress=False, log=lambda m: None
+        )
+    finally:
+        registry._REGISTRY.pop("sigkill-test", None)
+        registry._REGISTRY.pop("barrier-test", None)
+    assert [r.status for r in results] == ["ok", "ok"], [r.error for r in results]
+    assert len(list((tmp_path / "barrier").iterdir())) == 2

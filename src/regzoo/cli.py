@@ -1133,6 +1133,16 @@ def compare_cmd(
             "--resume/--no-resume", help="Skip runs already finished with the same configuration."
         ),
     ] = True,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            "-j",
+            help="Runs trained at once, each in its own worker process. On a CPU the cores are "
+            "split between them (2 jobs x 1 thread finish sooner than 1 x 2 for these small "
+            "models); on several GPUs each job gets one. Longest runs start first.",
+        ),
+    ] = 1,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Output directory (default: compare-<task>).")
     ] = None,
@@ -1193,7 +1203,10 @@ def compare_cmd(
         lr_grid=_lr_grid(lr_grid) if tune_lr else None,
         profile_loss=profile_loss,
         recipe=recipe,
+        jobs=jobs,
     )
+    if jobs < 1:
+        raise RegzooError(f"--jobs {jobs}: expected 1 or more")
     if recipe not in ("shared", "published"):
         raise RegzooError(f"--recipe {recipe!r}; expected shared or published")
     if quick:
@@ -1223,8 +1236,9 @@ def compare_cmd(
         budget += "; training recipes:\n    " + "\n    ".join(
             settings.fit_args_for(n)[1] for n in names
         )
+    budget += "; " + _jobs_line(jobs)
     if suite:
-        _compare_suite(suite, names if models else None, out, quick, seeds, isolate, resume)
+        _compare_suite(suite, names if models else None, out, quick, seeds, isolate, resume, jobs)
         return
     if folds:
         if not table:
@@ -1249,7 +1263,25 @@ def compare_cmd(
     _compare_and_report(data, names, out, settings, resume, start, n_boot=n_boot)
 
 
-def _compare_suite(suite, names, out, quick, seeds, isolate, resume) -> None:
+def _jobs_line(jobs: int) -> str:
+    """How runs share the machine, for the start-up lines (it changes the measured times)."""
+    if jobs == 1:
+        return "one run at a time"
+    import torch
+
+    from regzoo.compare.run import threads_per_job
+
+    share = (
+        "one GPU each"
+        if torch.cuda.device_count() > 1
+        else "sharing the GPU"
+        if torch.cuda.is_available()
+        else f"{threads_per_job(jobs)} CPU thread(s) each"
+    )
+    return f"{jobs} runs at once, {share} (times are comparable within this comparison)"
+
+
+def _compare_suite(suite, names, out, quick, seeds, isolate, resume, jobs=1) -> None:
     """``--suite``: every architecture on every task of a suite, with the suite's own budget."""
     from regzoo.compare.suite import run_suite, suite_settings
     from regzoo.data.suite import SUITES
@@ -1259,6 +1291,7 @@ def _compare_suite(suite, names, out, quick, seeds, isolate, resume) -> None:
 
         raise unknown_name("suite", suite, list(SUITES))
     settings = suite_settings(quick, seeds=tuple(range(seeds)))
+    settings.jobs = jobs
     if not quick:
         settings.isolate = isolate
     out = out or Path(f"suite-{suite}{'-quick' if quick else ''}")
@@ -1267,7 +1300,7 @@ def _compare_suite(suite, names, out, quick, seeds, isolate, resume) -> None:
         f"augmentation off (strand- and position-specific tasks); budget per run: at most "
         f"{settings.max_epochs} epochs, patience {settings.patience}"
         + (f", {settings.budget_minutes} min" if settings.budget_minutes else "")
-        + f", lr {settings.lr} -> {out}",
+        + f", lr {settings.lr}; {_jobs_line(jobs)} -> {out}",
         highlight=False,
     )
     result = run_suite(

@@ -49,6 +49,11 @@ class CompareSettings:
             process (the kernel's out-of-memory killer, a segfault) is then reported like any other
             failure, and its peak memory is measured on a fresh allocator. Costs a few seconds
             per run (the worker imports torch).
+        jobs: runs trained at once, each in its own worker process (implies ``isolate``). On a
+            CPU the cores are split between them (:func:`threads_per_job`), on several GPUs each
+            job gets one. Small models use two CPU cores poorly, so two jobs of one thread finish
+            a comparison sooner than one job of two; times are then measured under the same
+            sharing for every architecture.
     """
 
     max_epochs: int = 10
@@ -63,6 +68,7 @@ class CompareSettings:
     lr_grid: tuple[float, ...] | None = None
     profile_loss: str = "poisson"
     recipe: str = "shared"
+    jobs: int = 1
 
     def model_args(self) -> dict[str, Any]:
         """What ``models.create`` gets besides the task's length and outputs."""
@@ -113,6 +119,9 @@ class RunResult:
     recipe: str = ""
     lr_search: list[dict[str, float]] = field(default_factory=list)
     tuning_time_s: float = 0.0
+    started: float = 0.0  # Unix time the run began and ended (parallel runs overlap)
+    ended: float = 0.0
+    threads: int = 0  # CPU threads the run had
 
 
 def task_fingerprint(task: TaskData) -> dict[str, Any]:
@@ -222,7 +231,13 @@ def run_one(
     model_args = settings.model_args()
     fingerprint = run_fingerprint(task_fp, name, model_args, seed, settings)
     result = RunResult(
-        model=name, seed=seed, status="failed", fingerprint=fingerprint, model_args=model_args
+        model=name,
+        seed=seed,
+        status="failed",
+        fingerprint=fingerprint,
+        model_args=model_args,
+        started=time.time(),
+        threads=torch.get_num_threads(),
     )
     try:
         primary, mode = PRIMARY_METRIC[task.task_type]
@@ -288,6 +303,7 @@ def run_one(
     finally:
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
+    result.ended = time.time()
     (run_dir / RESULT).write_text(json.dumps(asdict(result), indent=2, default=float) + "\n")
     return result
 
@@ -295,13 +311,15 @@ def run_one(
 def _worker(args_file: str) -> None:
     """Entry point of a worker process: one run, result written to ``result.json``.
 
-    The worker ignores Ctrl-C (inherited from the parent, see :func:`run_isolated`); its
+    The worker ignores Ctrl-C (inherited from the parent, see :func:`start_worker`); its
     arguments (the task, possibly large) come through a file the parent wrote, so that starting
     the worker is quick."""
     import pickle
 
     with open(args_file, "rb") as fh:
-        args = pickle.load(fh)  # written by this process's parent a moment ago
+        args, threads = pickle.load(fh)  # written by this process's parent a moment ago
+    if threads:
+        torch.set_num_threads(threads)
     run_one(*args)
 
 
@@ -314,6 +332,110 @@ def signal_name(code: int) -> str:
         return f"signal {code}"
 
 
+def threads_per_job(jobs: int) -> int:
+    """CPU threads each of ``jobs`` simultaneous runs gets: the usable cores split evenly."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores // max(jobs, 1))
+
+
+@dataclass
+class Worker:
+    """A run in progress in its own process."""
+
+    process: Any
+    args_file: Path
+    name: str
+    seed: int
+    run_dir: Path
+    slot: int = 0
+
+
+def start_worker(
+    name: str,
+    task: TaskData,
+    seed: int,
+    settings: CompareSettings,
+    run_dir: Path,
+    task_fp: dict,
+    progress: bool = True,
+    threads: int = 0,
+    gpu: int | None = None,
+    slot: int = 0,
+) -> Worker:
+    """Start :func:`run_one` in a fresh process ("spawn": nothing is shared with this one),
+    with ``threads`` CPU threads (0: torch's default) and only GPU ``gpu`` visible (None: all)."""
+    import multiprocessing as mp
+    import pickle
+
+    (run_dir / RESULT).unlink(missing_ok=True)
+    args_file = run_dir / ".worker-args.pkl"
+    with open(args_file, "wb") as fh:
+        pickle.dump(((name, task, seed, settings, run_dir, task_fp, progress), threads), fh)
+    process = mp.get_context("spawn").Process(target=_worker, args=(str(args_file),))
+    # The worker must never see Ctrl-C (a KeyboardInterrupt half-way through its start-up prints
+    # a traceback): SIGINT is ignored while it is spawned, and an ignored signal stays ignored
+    # in the new interpreter. The parent alone handles Ctrl-C and stops the worker. Starting is
+    # quick (the arguments go through the file), so the parent ignores Ctrl-C only for moments.
+    # The environment is inherited at start, which is how the worker sees only its GPU.
+    main_thread = threading.current_thread() is threading.main_thread()
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
+    try:
+        if gpu is not None:
+            os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
+        process.start()
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
+        if gpu is not None:
+            if visible is None:
+                os.environ.pop("CUDA_VISIBLE_DEVICES", None)
+            else:
+                os.environ["CUDA_VISIBLE_DEVICES"] = visible
+    return Worker(process, args_file, name, seed, run_dir, slot)
+
+
+def stop_workers(workers: list[Worker]) -> None:
+    """Terminate workers (on Ctrl-C) and remove their argument files."""
+    for w in workers:
+        if w.process.pid is not None and w.process.is_alive():
+            w.process.terminate()
+    for w in workers:
+        w.process.join(timeout=30)
+        w.args_file.unlink(missing_ok=True)
+
+
+def finish_worker(w: Worker, settings: CompareSettings, task_fp: dict) -> RunResult:
+    """The result of a worker that has ended. One that died without writing its result (killed
+    by the out-of-memory killer, a crash in native code) comes back as ``status="failed"``."""
+    w.process.join()
+    w.args_file.unlink(missing_ok=True)
+    path = w.run_dir / RESULT
+    code = w.process.exitcode
+    if code == 0 and path.is_file():
+        return RunResult(**json.loads(path.read_text()))
+    model_args = settings.model_args()
+    if code is not None and code < 0:
+        why = f"worker process killed by {signal_name(-code)}"
+        if -code == 9:
+            why += " (likely out of memory)"
+    else:
+        why = f"worker process exited with status {code}"
+    result = RunResult(
+        model=w.name,
+        seed=w.seed,
+        status="failed",
+        fingerprint=run_fingerprint(task_fp, w.name, model_args, w.seed, settings),
+        error=why,
+        model_args=model_args,
+    )
+    path.write_text(json.dumps(asdict(result), indent=2, default=float) + "\n")
+    return result
+
+
 def run_isolated(
     name: str,
     task: TaskData,
@@ -323,59 +445,132 @@ def run_isolated(
     task_fp: dict,
     progress: bool = True,
 ) -> RunResult:
-    """:func:`run_one` in a fresh worker process ("spawn": nothing is shared with this one).
+    """:func:`run_one` in a fresh worker process; waits for it."""
+    worker = start_worker(name, task, seed, settings, run_dir, task_fp, progress)
+    try:
+        worker.process.join()
+    except KeyboardInterrupt:
+        stop_workers([worker])
+        raise
+    return finish_worker(worker, settings, task_fp)
 
-    A worker that dies without writing its result (killed by the out-of-memory killer, a crash in
-    native code) comes back as ``status="failed"`` with the reason."""
-    import multiprocessing as mp
 
-    (run_dir / RESULT).unlink(missing_ok=True)
+def step_seconds(name: str, task: TaskData, settings: CompareSettings) -> float:
+    """Seconds of one training step (forward and backward of a batch) of ``name`` on this
+    machine: the cost estimate that orders parallel runs longest first. ``inf`` if the model
+    cannot be built (it then starts first and fails fast)."""
+    from regzoo.train.fit import build_model
+
+    try:
+        model = build_model(name, task, **settings.model_args())
+        x = torch.zeros(settings.batch_size, 4, task.seq_len)
+        x[:, 0] = 1
+        model.train()
+        times = []
+        for _ in range(3):
+            begin = time.perf_counter()
+            out = model(x)
+            out = out if isinstance(out, torch.Tensor) else next(iter(out.values()))
+            out.float().mean().backward()
+            times.append(time.perf_counter() - begin)
+        return min(times[1:])
+    except Exception:  # noqa: BLE001 - only an ordering hint
+        return float("inf")
+
+
+def _cost_worker(args_file: str) -> None:
     import pickle
 
-    args_file = run_dir / ".worker-args.pkl"
+    with open(args_file, "rb") as fh:
+        names, task, settings, threads, out_file = pickle.load(fh)
+    os.environ["REGZOO_COST_ESTIMATE"] = "1"  # for models that behave differently in training
+    if threads:
+        torch.set_num_threads(threads)
+    costs = {}
+    for name in names:
+        costs[name] = step_seconds(name, task, settings)
+        Path(out_file).write_text(json.dumps(costs))  # what is known so far, if it dies
+
+
+def estimate_costs(
+    names: list[str], task: TaskData, settings: CompareSettings, threads: int, folder: Path
+) -> dict[str, float]:
+    """:func:`step_seconds` of each architecture, measured in a worker process (a model that
+    crashes or exhausts memory must not take this process with it). Unmeasured: ``inf``."""
+    import multiprocessing as mp
+    import pickle
+
+    args_file, out_file = folder / ".cost-args.pkl", folder / ".costs.json"
+    out_file.unlink(missing_ok=True)
     with open(args_file, "wb") as fh:
-        pickle.dump((name, task, seed, settings, run_dir, task_fp, progress), fh)
-    worker = mp.get_context("spawn").Process(target=_worker, args=(str(args_file),))
-    # The worker must never see Ctrl-C (a KeyboardInterrupt half-way through its start-up prints
-    # a traceback): SIGINT is ignored while it is spawned, and an ignored signal stays ignored
-    # in the new interpreter. The parent alone handles Ctrl-C and stops the worker. Starting is
-    # quick (the arguments go through the file), so the parent ignores Ctrl-C only for moments.
+        pickle.dump((names, task, settings, threads, str(out_file)), fh)
+    process = mp.get_context("spawn").Process(target=_cost_worker, args=(str(args_file),))
     main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
     try:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
-        try:
-            worker.start()
-        finally:
-            if main_thread:
-                signal.signal(signal.SIGINT, previous)
-        worker.join()
-    except KeyboardInterrupt:
-        if worker.pid is not None:
-            worker.terminate()
-            worker.join(timeout=30)
-        raise
+        process.start()
     finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
+    try:
+        process.join(timeout=300)
+    finally:
+        if process.is_alive():
+            process.terminate()
+            process.join(timeout=30)
         args_file.unlink(missing_ok=True)
-    path = run_dir / RESULT
-    if worker.exitcode == 0 and path.is_file():
-        return RunResult(**json.loads(path.read_text()))
-    model_args = settings.model_args()
-    if worker.exitcode is not None and worker.exitcode < 0:
-        why = f"worker process killed by {signal_name(-worker.exitcode)}"
-        if -worker.exitcode == 9:
-            why += " (likely out of memory)"
-    else:
-        why = f"worker process exited with status {worker.exitcode}"
-    result = RunResult(
-        model=name,
-        seed=seed,
-        status="failed",
-        fingerprint=run_fingerprint(task_fp, name, model_args, seed, settings),
-        error=why,
-        model_args=model_args,
-    )
-    path.write_text(json.dumps(asdict(result), indent=2, default=float) + "\n")
-    return result
+    try:
+        known = json.loads(out_file.read_text())
+    except (OSError, json.JSONDecodeError):
+        known = {}
+    out_file.unlink(missing_ok=True)
+    return {name: float(known.get(name, float("inf"))) for name in names}
+
+
+def run_parallel(
+    todo: list[tuple[str, int, Path]],
+    task: TaskData,
+    settings: CompareSettings,
+    task_fp: dict,
+    on_result,
+) -> None:
+    """Run ``todo`` (model, seed, run folder) ``settings.jobs`` at a time, each in its own
+    worker; the costliest (by :func:`step_seconds`) start first, so that no long run starts
+    last. ``on_result(result)`` is called as each run ends."""
+    from multiprocessing.connection import wait
+
+    jobs = max(1, settings.jobs)
+    threads = threads_per_job(jobs) if not torch.cuda.is_available() else 0
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    cost = estimate_costs(sorted({n for n, _, _ in todo}), task, settings, threads, todo[0][2])
+    queue = sorted(todo, key=lambda job: -cost[job[0]])
+    running: list[Worker] = []
+    try:
+        while queue or running:
+            while queue and len(running) < jobs:
+                name, seed, run_dir = queue.pop(0)
+                slot = min(set(range(jobs)) - {w.slot for w in running})
+                running.append(
+                    start_worker(
+                        name,
+                        task,
+                        seed,
+                        settings,
+                        run_dir,
+                        task_fp,
+                        progress=False,
+                        threads=threads,
+                        gpu=slot % gpus if gpus > 1 else None,
+                        slot=slot,
+                    )
+                )
+            ready = set(wait([w.process.sentinel for w in running]))
+            for w in [w for w in running if w.process.sentinel in ready]:
+                running.remove(w)
+                on_result(finish_worker(w, settings, task_fp))
+    except KeyboardInterrupt:
+        stop_workers(running)
+        raise
 
 
 def load_finished(run_dir: Path, fingerprint: str) -> RunResult | None:
@@ -420,33 +615,44 @@ def compare(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     task_fp = task_fingerprint(task)
-    results: list[RunResult] = []
-    jobs = [(name, seed) for name in models for seed in settings.seeds]
-    bar = tqdm(jobs, desc="compare", unit="run", disable=not progress, position=0, leave=True)
-    for name, seed in bar:
-        bar.set_postfix_str(f"{name} seed {seed}")
-        run_dir = out / "runs" / f"{name}-seed{seed}"
-        run_dir.mkdir(parents=True, exist_ok=True)
-        model_args = settings.model_args()
-        done = (
-            load_finished(run_dir, run_fingerprint(task_fp, name, model_args, seed, settings))
-            if resume
-            else None
-        )
-        if done is not None:
-            log(f"{name} seed {seed}: already finished with this configuration, skipped")
-            results.append(done)
-            continue
-        runner = run_isolated if settings.isolate else run_one
-        result = runner(name, task, seed, settings, run_dir, task_fp, progress=progress)
-        primary = PRIMARY_METRIC[task.task_type][0]
+    primary = PRIMARY_METRIC[task.task_type][0]
+    results: dict[tuple[str, int], RunResult] = {}
+    order = [(name, seed) for name in models for seed in settings.seeds]
+    bar = tqdm(total=len(order), desc="compare", unit="run", disable=not progress, leave=True)
+
+    def record(result: RunResult) -> None:
         if result.status == "ok":
             log(
-                f"{name} seed {seed}: {primary} {result.metrics.get(primary, float('nan')):.4f}, "
-                f"{result.parameters:,} parameters, {result.train_time_s:.0f} s, {result.epochs} epochs"
+                f"{result.model} seed {result.seed}: {primary} "
+                f"{result.metrics.get(primary, float('nan')):.4f}, {result.parameters:,} "
+                f"parameters, {result.train_time_s:.0f} s, {result.epochs} epochs"
                 + (f", lr {result.lr:g} chosen on validation" if result.lr_search else "")
             )
         else:
-            log(f"{name} seed {seed}: FAILED ({result.error})")
-        results.append(result)
-    return results
+            log(f"{result.model} seed {result.seed}: FAILED ({result.error})")
+        results[(result.model, result.seed)] = result
+        bar.update(1)
+
+    todo = []
+    for name, seed in order:
+        run_dir = out / "runs" / f"{name}-seed{seed}"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        fingerprint = run_fingerprint(task_fp, name, settings.model_args(), seed, settings)
+        done = load_finished(run_dir, fingerprint) if resume else None
+        if done is not None:
+            log(f"{name} seed {seed}: already finished with this configuration, skipped")
+            results[(name, seed)] = done
+            bar.update(1)
+        else:
+            todo.append((name, seed, run_dir))
+    try:
+        if settings.jobs > 1:
+            run_parallel(todo, task, settings, task_fp, record)
+        else:
+            runner = run_isolated if settings.isolate else run_one
+            for name, seed, run_dir in todo:
+                bar.set_postfix_str(f"{name} seed {seed}")
+                record(runner(name, task, seed, settings, run_dir, task_fp, progress=progress))
+    finally:
+        bar.close()
+    return [results[key] for key in order]
