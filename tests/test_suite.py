@@ -239,7 +239,26 @@ def test_summary_is_generated_from_the_numbers(tmp_path):
     assert other != text
     assert "enformer (attention) is best" in other
     assert "up to the longest tested distance" not in other  # nobody solves 1 kb any more
-    assert "At d = 1,000 bp no architecture is above chance" in other
+    assert "At d = 1,000 bp no architecture learns the order" in other
+
+    # a weak signal whose CI clears 0.5 is not ranked; a constant output is named as such
+    weak = dict(SCORES)
+    weak[("long-range-100", "deepbind")] = 0.56
+    weak[("long-range-100", "danq")] = 0.50
+    weak[("long-range-100", "enformer")] = 0.55
+    matrix_weak = fake_matrix(weak)
+    flat = (matrix_weak["task"] == "long-range-100") & (matrix_weak["model"] == "danq")
+    matrix_weak.loc[flat, ["low", "high"]] = 0.5
+    weak_text = csuite.summarise_matrix(matrix_weak)
+    assert "At d = 100 bp no architecture learns the order" in weak_text
+    assert "is beaten by" not in weak_text
+    flat_presence = fake_matrix(SCORES)
+    row = (flat_presence["task"] == "presence") & (flat_presence["model"] == "danq")
+    flat_presence.loc[row, ["auroc", "low", "high"]] = 0.5
+    flat_presence.loc[row, "tied"] = False
+    assert "danq (recurrent) gave the same output for every test sequence" in (
+        csuite.summarise_matrix(flat_presence)
+    )
 
     files = csuite.write_suite_outputs(
         tmp_path, matrix, text, {}, csuite.suite_settings(), 1.0, "principles", "quick"
