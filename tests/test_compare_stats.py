@@ -241,3 +241,24 @@ def test_real_compare_run_and_resume(tmp_path):
     assert sum("skipped" in m for m in messages) == 2
     write_outputs(again, task, settings, tmp_path, wall_time_s=0.3, n_boot=200)
     assert json.loads((tmp_path / "leaderboard.json").read_text())["wall_time_s"] == 77.0
+
+
+def test_profile_leaderboard_has_intervals_and_ties(tmp_path):
+    """Coverage profiles: every bootstrappable profile metric gets an interval (windows
+    resampled), the point estimate inside it, and a much worse model is not tied."""
+    rng = np.random.default_rng(0)
+    rate = rng.gamma(2.0, 2.0, size=(80, 2, 16))
+    target = rng.poisson(rate).astype(np.float32)
+    good = (rate * np.exp(0.3 * rng.normal(size=rate.shape))).astype(np.float32)
+    bad = (rate * np.exp(2.0 * rng.normal(size=rate.shape))).astype(np.float32)
+    results = _write_runs(tmp_path, "profile", {("good", 0): good, ("bad", 0): bad}, target)
+    task = _fake_task("profile", labels=("a", "b"))
+    frame = write_outputs(results, task, CompareSettings(), tmp_path, n_boot=N_BOOT)
+    assert list(frame["model"]) == ["good", "bad"]
+    assert frame["pearson_ci_low"].notna().all()
+    assert bool(frame.loc[0, "tied_with_best"]) and not bool(frame.loc[1, "tied_with_best"])
+    payload = json.loads((tmp_path / "leaderboard.json").read_text())
+    for row in payload["leaderboard"]:
+        assert set(row["ci"]) == {"pearson", "pearson_total", "mse"}
+        for metric, (low, high) in row["ci"].items():
+            assert low <= row[metric] + 1e-9 and row[metric] - 1e-9 <= high, (row["model"], metric)

@@ -238,3 +238,44 @@ def test_tied_with_best_lower_is_better():
     result = stats.tied_with_best({"noisy": noisy, "good": rg}, yg, "mse", n_boot=300)
     assert result["good"]["best"] and not result["noisy"]["tied"]
     assert result["noisy"]["diff"] > 0  # model - best: a larger error
+
+
+def _profiles(n=60, tracks=3, bins=16, seed=0, noise=0.5):
+    rng = np.random.default_rng(seed)
+    rate = rng.gamma(2.0, 2.0, size=(n, tracks, bins))
+    target = rng.poisson(rate).astype(np.float64)
+    pred = np.clip(rate * np.exp(noise * rng.normal(size=rate.shape)), 0, None)
+    return pred, target
+
+
+def test_profile_resamples_equal_profile_metrics_of_the_repeated_windows():
+    """A resample of windows scores exactly as ProfileMetrics scores those windows, repeated."""
+    import torch
+
+    from regzoo.train.profile import profile_metrics
+
+    pred, target = _profiles()
+    window = stats.profile_window_stats(pred, target)
+    rng = np.random.default_rng(3)
+    W = stats.resample_counts(len(pred), 2, rng)
+    for counts in W:
+        index = np.repeat(np.arange(len(pred)), counts.astype(int))
+        expected = profile_metrics(torch.as_tensor(pred[index]), torch.as_tensor(target[index]))
+        for name in ("pearson", "pearson_total", "mse"):
+            got = stats.weighted_profile_metric(name, window, counts[None])[0]
+            assert got == pytest.approx(expected[name], rel=1e-9, abs=1e-12), name
+
+
+def test_profile_ci_contains_the_point_and_a_better_model_wins():
+    pred, target = _profiles(n=120)
+    point, low, high = stats.bootstrap_ci("pearson", pred, target, n_boot=400, task_type="profile")
+    assert low <= point <= high and high - low > 0
+    worse = _profiles(n=120, noise=1.5)[0]
+    ties = stats.tied_with_best(
+        {"good": pred, "worse": worse}, target, "pearson", task_type="profile", n_boot=400
+    )
+    assert ties["good"]["best"] and not ties["worse"]["tied"]
+    same = stats.tied_with_best(
+        {"a": pred, "b": pred.copy()}, target, "pearson", task_type="profile", n_boot=200
+    )
+    assert same["b"]["tied"] and same["b"]["diff"] == 0

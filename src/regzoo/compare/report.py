@@ -153,10 +153,6 @@ def add_statistics(
         frame[column] = np.nan
     frame["tied_with_best"] = pd.array([pd.NA] * len(frame), dtype="boolean")
     frame["test_vs_best"] = ""
-    if task_type == "profile":
-        # profile metrics (log1p Pearson per track, window totals) have no bootstrap here yet:
-        # intervals and ties are left blank rather than computed on another definition
-        return frame, {}
     preds, targets = load_predictions(results, Path(out_dir))
     ranked = [m for m in frame.loc[frame["status"] == "ok", "model"] if m in preds]
     details: dict[str, dict[str, Any]] = {m: {"ci": {}} for m in ranked}
@@ -164,7 +160,7 @@ def add_statistics(
         return frame, details
     models = [preds[m] for m in ranked]
     values = {}
-    for metric in METRICS[task_type]:
+    for metric in (m for m in METRICS[task_type] if m in stats.METRICS[task_type]):
         values[metric] = stats.bootstrap_values(
             metric, models, targets, n_boot, seed, task_type=task_type
         )

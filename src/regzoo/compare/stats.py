@@ -25,7 +25,9 @@ Rules:
 
 Shapes: ``preds`` are activated outputs ``(N, T)`` (probabilities for classification, ``(N, C)``
 class probabilities for multiclass; ``(N, T, bins)`` profiles are scored per bin and resampled per
-sequence); ``targets`` are ``(N, T)`` 0/1 labels or values, ``(N,)`` or ``(N, 1)`` class indices
+sequence; with ``task_type="profile"`` the coverage metrics of
+:class:`regzoo.train.profile.ProfileMetrics` are resampled by window from per-window sums);
+``targets`` are ``(N, T)`` 0/1 labels or values, ``(N,)`` or ``(N, 1)`` class indices
 for multiclass.
 """
 
@@ -43,6 +45,9 @@ METRICS = {
     "multilabel": ("auroc", "auprc", "accuracy", "mcc"),
     "multiclass": ("accuracy", "auroc", "auprc", "mcc"),
     "regression": ("pearson", "spearman", "mse"),
+    # coverage profiles (N, T, bins), as regzoo.train.profile.ProfileMetrics defines them; their
+    # Spearman (on a sample of bins) has no interval
+    "profile": ("pearson", "pearson_total", "mse"),
 }
 LOWER_IS_BETTER = {"mse"}
 _CHUNK_ELEMENTS = 4_000_000  # resamples x items held in memory at once
@@ -272,6 +277,53 @@ def weighted_metric(
     return np.where(((true > 0).sum(1) > 1) & ((pred > 0).sum(1) > 1), mcc, np.nan)
 
 
+# ---- profiles: per-window sufficient statistics ----------------------------------------------------
+def _moments(x: np.ndarray, y: np.ndarray, axis: int) -> np.ndarray:
+    """``(6, ...)``: n, sum x, sum y, sum x^2, sum y^2, sum xy along ``axis``."""
+    n = np.full(np.delete(x.shape, axis), x.shape[axis], dtype=np.float64)
+    return np.stack([n, x.sum(axis), y.sum(axis), (x * x).sum(axis), (y * y).sum(axis),
+                     (x * y).sum(axis)])  # fmt: skip
+
+
+def _pearson_of_moments(m: np.ndarray) -> np.ndarray:
+    n, sx, sy, sxx, syy, sxy = m
+    with np.errstate(invalid="ignore", divide="ignore"):
+        vx, vy = sxx - sx * sx / n, syy - sy * sy / n
+        r = (sxy - sx * sy / n) / np.sqrt(vx * vy)
+    return np.where((vx > 0) & (vy > 0), r, np.nan)
+
+
+def profile_window_stats(preds: np.ndarray, targets: np.ndarray) -> dict[str, np.ndarray]:
+    """Per window (and track) the sums the profile metrics are made of, so that a resample of
+    windows is a weighted sum: ``bins (6, N, T)`` moments of log1p values over the window's
+    bins, ``totals (6, N, T)`` of log1p window totals (one value each), ``sq_err (N,)`` and
+    ``n_values (N,)``. Definitions as :class:`regzoo.train.profile.ProfileMetrics`."""
+    p = np.clip(np.asarray(preds, dtype=np.float64), 0, None)
+    t = np.asarray(targets, dtype=np.float64)
+    return {
+        "bins": _moments(np.log1p(p), np.log1p(t), axis=2),
+        "totals": _moments(np.log1p(p.sum(2))[..., None], np.log1p(t.sum(2))[..., None], axis=2),
+        "sq_err": ((np.asarray(preds, dtype=np.float64) - t) ** 2).sum((1, 2)),
+        "n_values": np.full(len(t), t[0].size, dtype=np.float64),
+    }
+
+
+def weighted_profile_metric(name: str, window: dict[str, np.ndarray], W: np.ndarray) -> np.ndarray:
+    """Profile metric ``name`` (``pearson``: per-track Pearson over bins of log1p values, mean over
+    tracks; ``pearson_total``: per-track Pearson of log1p window totals across windows, mean
+    over tracks; ``mse``) under window weights ``W (B, N)`` -> ``(B,)``."""
+    if name == "mse":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (W @ window["sq_err"]) / (W @ window["n_values"])
+    key = {"pearson": "bins", "pearson_total": "totals"}.get(name)
+    if key is None:
+        raise ValueError(f"unknown metric {name!r} for task type 'profile'")
+    moments = np.einsum("bn,knt->kbt", W, window[key])  # (6, B, T)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(_pearson_of_moments(moments), axis=1)
+
+
 # ---- bootstrap core -----------------------------------------------------------------------------
 def _as_seed_list(preds: Preds) -> list[np.ndarray]:
     if isinstance(preds, np.ndarray):
@@ -305,7 +357,18 @@ def bootstrap_values(
     rng = np.random.default_rng(seed)
     strata = _strata(targets, task_type, stratified)
 
-    if isinstance(metric_fn, str):
+    if isinstance(metric_fn, str) and task_type == "profile":
+        windows = [[profile_window_stats(p, targets) for p in model] for model in seeds]
+
+        def evaluate(W: np.ndarray) -> np.ndarray:
+            return np.stack(
+                [
+                    _nanmean_rows([weighted_profile_metric(metric_fn, w, W) for w in model])
+                    for model in windows
+                ],
+                axis=1,
+            )
+    elif isinstance(metric_fn, str):
         rows = [[_rows(p, targets, task_type) for p in model] for model in seeds]
 
         def evaluate(W: np.ndarray) -> np.ndarray:
