@@ -247,6 +247,7 @@ def score_variants_cmd(
         frame = score_variants(model, genome, vcf, rc_average=rc_average, batch_size=batch_size,
                                device=device, target_bins=_bins(target_bins),
                                on_ref_mismatch=on_ref_mismatch)  # fmt: skip
+    output.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(output, sep="\t", index=False, float_format="%.6g")
     summary = frame.attrs["summary"]
     if out_vcf is not None:

@@ -23,6 +23,7 @@ import regzoo
 from regzoo.errors import InputError, RegzooError
 
 FORMAT = "regzoo-model/1"
+PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".bin")
 WEIGHTS, CONFIG, METRICS = "model.safetensors", "config.json", "metrics.json"
 
 
@@ -101,13 +102,32 @@ def read_config(model_dir: str | Path) -> dict[str, Any]:
         )
     missing = [name for name in (WEIGHTS, CONFIG) if not (path / name).is_file()]
     if missing:
-        raise InputError(f"{path}: not a saved regzoo model: missing {', '.join(missing)}")
+        pickles = sorted(p.name for p in path.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES)
+        hint = (
+            f"; {pickles[0]} is a pickle checkpoint, which regzoo never loads (unpickling runs "
+            "code): save the model with regzoo (safetensors + JSON)"
+            if pickles
+            else ""
+        )
+        raise InputError(f"{path}: not a saved regzoo model: missing {', '.join(missing)}{hint}")
     try:
         config = json.loads((path / CONFIG).read_text())
     except json.JSONDecodeError as err:
         raise InputError(f"{path / CONFIG}: line {err.lineno}: invalid JSON ({err.msg})") from None
-    if config.get("format") != FORMAT or "model" not in config:
-        raise InputError(f"{path / CONFIG}: not a regzoo model config (expected format {FORMAT!r})")
+    except UnicodeDecodeError:
+        raise InputError(
+            f"{path / CONFIG}: not text; expected a JSON regzoo model config"
+        ) from None
+    if not isinstance(config, dict):
+        config = {}
+    model = config.get("model")
+    if config.get("format") != FORMAT or not (
+        isinstance(model, dict) and isinstance(model.get("name"), str)
+    ):
+        raise InputError(
+            f"{path / CONFIG}: not a regzoo model config (expected format {FORMAT!r} and a "
+            "'model' object with the architecture's 'name')"
+        )
     return config
 
 
@@ -123,11 +143,23 @@ def load(model_dir: str | Path, device: str | torch.device = "cpu") -> nn.Module
     config = read_config(path)
     model_args = dict(config["model"])
     name = model_args.pop("name")
-    model = create(name, **model_args)
+    try:
+        model = create(name, **model_args)
+    except RegzooError as err:  # unknown architecture or arguments it does not take
+        raise InputError(f"{path / CONFIG}: field 'model': {err}") from None
     try:
         state = load_file(str(path / WEIGHTS), device=str(device))
     except Exception as err:  # safetensors raises its own error types
-        raise InputError(f"{path / WEIGHTS}: cannot read weights ({err})") from None
+        with open(path / WEIGHTS, "rb") as fh:
+            head = fh.read(2)
+        kind = (
+            "; it is a pickle / torch.save file, which regzoo never unpickles (that can run code)"
+            if head[:1] == b"\x80" or head == b"PK"
+            else ""
+        )
+        raise InputError(
+            f"{path / WEIGHTS}: cannot read weights ({err}); expected safetensors{kind}"
+        ) from None
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as err:  # missing / unexpected keys or shape mismatch

@@ -112,6 +112,32 @@ def chrom_mismatch_hint(name: str, names: list[str]) -> str:
     return ""
 
 
+def index_problem(path: Path, index) -> str | None:
+    """Why a ``.fai`` index does not describe the (uncompressed) FASTA ``path``, or None.
+
+    Each record's header line must lie between the previous record's last base and the record's
+    first base, name the record, and only whitespace may follow the last record. One short read
+    per record, so it is cheap even for genomes of many scaffolds.
+    """
+    size = path.stat().st_size
+    prev_end = 0
+    with open(path, "rb") as fh:
+        for name, rec in index.items():
+            gap = rec.offset - prev_end
+            if gap < 2 or gap > 1 << 16 or rec.offset > size:
+                return f"record {name!r} is not where the index says"
+            fh.seek(prev_end)
+            head = fh.read(gap).strip()
+            words = head[1:].split()
+            if not head.startswith(b">") or b"\n" in head or not words or words[0] != name.encode():
+                return f"no header '>{name}' before the bases of record {name!r}"
+            prev_end = rec.bend
+        fh.seek(prev_end)
+        if fh.read(4096).strip():
+            return "the FASTA holds more sequence than the index describes"
+    return None
+
+
 class Genome:
     """A FASTA genome with random access.
 
@@ -154,7 +180,12 @@ class Genome:
             self.path = self.source
         self._fasta: pyfaidx.Fasta | None = None
         self._pid = -1
+        fai = Path(self._index_names().get("indexname", f"{self.path}.fai"))
+        # an index pyfaidx will not rebuild (not older than the FASTA) is checked against it
+        kept = fai.is_file() and fai.stat().st_mtime >= self.path.stat().st_mtime
         fasta = self._open()
+        if kept and kind != "bgzip":
+            fasta = self._check_index(fasta)
         self.chrom_sizes: dict[str, int] = {k: len(fasta[k]) for k in fasta.keys()}
         self.padded_bases = 0
         if validate:
@@ -181,10 +212,36 @@ class Genome:
                 )
             except pyfaidx.FastaIndexingError as err:
                 raise InputError(f"{self.source}: cannot index FASTA: {err}") from err
+            except UnicodeDecodeError as err:
+                raise InputError(
+                    f"{self.source}: byte {err.object[err.start]:#04x} is not text; expected a "
+                    "FASTA file (ASCII headers and bases)"
+                ) from None
             except ValueError as err:  # duplicate record names
                 raise InputError(f"{self.source}: {err}; record names must be unique") from err
             self._pid = os.getpid()
         return self._fasta
+
+    def _check_index(self, fasta: pyfaidx.Fasta) -> pyfaidx.Fasta:
+        """Rebuild a stale ``.fai`` (one that no longer describes the FASTA, e.g. left from an
+        older version of the file but newer than it), with a warning; return the handle to use."""
+        why = index_problem(self.path, fasta.faidx.index)
+        if why is None:
+            return fasta
+        fai = Path(fasta.faidx.indexname)
+        fasta.close()
+        self._fasta = None
+        try:
+            fai.unlink()
+        except OSError as err:
+            raise InputError(
+                f"{fai}: the FASTA index does not match {self.source} ({why}) and cannot be "
+                f"removed ({err.strerror}); delete it or run 'samtools faidx'"
+            ) from None
+        warnings.warn(
+            f"{fai}: stale FASTA index ({why}); rebuilt it from {self.source}", stacklevel=3
+        )
+        return self._open()
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -224,9 +281,12 @@ class Genome:
     def validate(self) -> None:
         """Check every record: non-empty and only IUPAC codes. Raises :class:`InputError`."""
         fasta = self._open()
+        layout = None if gzip_kind(self.path) == "bgzip" else np.memmap(self.path, np.uint8, "r")
         for chrom, size in self.chrom_sizes.items():
             if size == 0:
                 raise InputError(f"{self.source}: record {chrom!r} has an empty sequence")
+            if layout is not None:
+                self._check_layout(layout, chrom, fasta.faidx.index[chrom])
             for start in range(0, size, _VALIDATE_CHUNK):
                 seq = fasta[chrom][start : min(start + _VALIDATE_CHUNK, size)]
                 raw = np.frombuffer(seq.encode("ascii", errors="replace"), dtype=np.uint8)
@@ -238,6 +298,41 @@ class Genome:
                         f"{chr(raw[bad[0]])!r} at position {pos + 1}; expected A, C, G, T or an "
                         "IUPAC code such as N"
                     )
+
+    def _check_layout(self, raw: np.ndarray, chrom: str, rec) -> None:
+        """The record's bytes are laid out as its index entry says: every line but the last holds
+        ``lenc`` bases, then the same line end; the last line ends the record. Otherwise pyfaidx
+        would return wrong bases without an error."""
+        width, eol = rec.lenc, rec.lenb - rec.lenc
+        n_lines = -(-rec.rlen // width)
+        ends = rec.offset + rec.lenb * np.arange(1, n_lines, dtype=np.int64) - eol
+        last_len = rec.rlen - (n_lines - 1) * width
+        bend = rec.offset + (n_lines - 1) * rec.lenb + last_len
+        ok = eol in (1, 2) and bend <= raw.size and (ends + eol <= raw.size).all()
+        if ok:
+            body = raw[rec.offset : bend]
+            newline_ok = raw[ends + eol - 1] == 10
+            cr_ok = raw[ends] == 13 if eol == 2 else np.ones(len(ends), dtype=bool)
+            ok = (
+                bool(newline_ok.all() and cr_ok.all())
+                and int(np.count_nonzero(body == 10)) == len(ends)
+                and int(np.count_nonzero(body == 13)) == (len(ends) if eol == 2 else 0)
+                and (bend == raw.size or raw[bend] in (10, 13))
+            )
+        if ok:
+            return
+        line = int(np.count_nonzero(raw[: min(rec.offset, raw.size)] == 10)) + 1
+        lines = bytes(raw[rec.offset : min(raw.size, bend + rec.lenb + 2)]).split(b"\n")
+        bad = next(
+            (i for i, text in enumerate(lines[:n_lines]) if len(text.rstrip(b"\r")) != width),
+            n_lines - 1,
+        )
+        found = len(lines[bad].rstrip(b"\r")) if bad < len(lines) else 0
+        raise InputError(
+            f"{self.source}:{line + bad}: record {chrom!r}: line {bad + 1} of its sequence has "
+            f"{found} bases but its first line has {width}; every line of a record but the last "
+            "must be equally long"
+        )
 
     # -- access --------------------------------------------------------------------------------
 

@@ -18,9 +18,12 @@ BED rules used by :func:`read_bed`:
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import gzip
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +41,45 @@ def _open_text(path: Path):
     if magic == b"\x1f\x8b":
         return gzip.open(path, "rt")
     return open(path)
+
+
+def undecodable_line(path: Path) -> tuple[int, int]:
+    """``(line, byte)``: where the first byte that is not UTF-8 text lies in ``path`` (plain or
+    gzip), ``(0, 0)`` if there is none (read again in chunks, so only on the error path)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with open(path, "rb") as fh:
+        gz = fh.read(2) == b"\x1f\x8b"
+    with (gzip.open if gz else open)(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as err:  # err.object = pending bytes (no newline) + chunk
+                return line + err.object[: err.start].count(b"\n"), err.object[err.start]
+            line += chunk.count(b"\n")
+    return 0, 0
+
+
+@contextlib.contextmanager
+def unreadable_as_error(
+    path: Path, line: Callable[[], int], expected: str = "a tab-separated text file"
+):
+    """Turn a text file that cannot be decoded or decompressed into an :class:`InputError`
+    naming the file and the line (``line()``: the line being read, for a damaged gzip stream)."""
+    try:
+        yield
+    except UnicodeDecodeError as err:
+        try:
+            where, byte = undecodable_line(path)
+        except (EOFError, OSError):
+            where, byte = line(), err.object[err.start]
+        raise InputError(
+            f"{path}:{where}: byte {byte:#04x} is not text; expected {expected}"
+        ) from None
+    except (EOFError, OSError) as err:  # gzip.BadGzipFile is an OSError
+        raise InputError(
+            f"{path}:{line()}: cannot read ({err}); the file is damaged or truncated"
+        ) from None
 
 
 def _chrom_sizes(genome) -> dict[str, int]:
@@ -80,8 +122,8 @@ def read_bed(
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: BED file not found")
-    rows, lines, header = [], [], None
-    with _open_text(path) as fh:
+    rows, lines, header, lineno = [], [], None, 0
+    with _open_text(path) as fh, unreadable_as_error(path, lambda: lineno + 1):
         for lineno, line in enumerate(fh, start=1):
             text = line.rstrip("\r\n")
             if not text.strip():
@@ -120,10 +162,13 @@ def read_bed(
             "it (its column names then name the label columns)"
         )
     for col in ("start", "end"):
-        ok = df[col].str.fullmatch(r"-?\d+")
+        ok = df[col].str.fullmatch(r"-?[0-9]{1,18}")
         if not ok.all():
             line = int(df.index[~ok][0])
-            raise InputError(f"{path}:{line}: {col} {df.loc[line, col]!r} is not an integer")
+            raise InputError(
+                f"{path}:{line}: {col} {df.loc[line, col]!r} is not an integer "
+                "(expected digits 0-9, at most 18)"
+            )
         df[col] = df[col].astype(np.int64)
     _check_rows(path, df, df["start"] < 0, "start {start} is negative; BED starts are >= 0")
     _check_rows(path, df, df["start"] > df["end"], "start {start} is after end {end}")
@@ -141,17 +186,29 @@ def read_bed(
         )
     for col in label_cols:
         values = pd.to_numeric(df[col], errors="coerce")
-        bad = values.isna()
+        bad = ~np.isfinite(values.to_numpy(dtype=np.float64))
         if bad.any():
             line = int(df.index[bad][0])
             raise InputError(
-                f"{path}:{line}: label column {col!r} holds {df.loc[line, col]!r}; expected a number"
+                f"{path}:{line}: label column {col!r} holds {df.loc[line, col]!r}; expected a "
+                "finite number"
             )
         df[col] = values.astype(np.float32)
 
     sizes = _chrom_sizes(genome)
     if sizes:
         df = _check_chroms(path, df, sizes, genome, unknown_chroms)
+    key = ["chrom", "start", "end"] + (["strand"] if "strand" in df else [])
+    dup = df.duplicated(key)
+    if dup.any():
+        line = int(df.index[dup][0])
+        first = int(df.index[df.duplicated(key, keep=False) & ~dup][0])
+        warnings.warn(
+            f"{path}:{line}: {int(dup.sum())} duplicate interval(s) (same {', '.join(key)}) "
+            f"kept, e.g. line {line} repeats line {first} (df.attrs['duplicates'])",
+            stacklevel=2,
+        )
+    df.attrs["duplicates"] = int(dup.sum())
     df.attrs["source"] = str(path)
     df.attrs["label_cols"] = list(label_cols)
     return df

@@ -248,6 +248,19 @@ def from_peaks(
     )
     messages = [m for m in [chrom_message] if m]
     dropped: dict[str, int] = {"peaks_on_unknown_chroms": peak_rows_dropped}
+    size = peaks["chrom"].map(cache.chrom_sizes).to_numpy()
+    beyond = peaks["start"].to_numpy() >= size  # can label no window: dropped, counted
+    past = (peaks["end"].to_numpy() > size) & ~beyond
+    dropped["peaks_beyond_chrom_end"] = int(beyond.sum())
+    if beyond.any() or past.any():
+        first = peaks[beyond | past].iloc[0]
+        messages.append(
+            f"{source}: {int(beyond.sum())} peaks start past their chromosome's end (dropped) and "
+            f"{int(past.sum())} run past it (kept), e.g. {first['chrom']}:{first['start']}-"
+            f"{first['end']} (length {cache.chrom_sizes[first['chrom']]}); is the genome the "
+            "assembly the peaks were called on?"
+        )
+        peaks = peaks[~beyond]
     no_peaks = [c for c in cache.names if c not in set(peaks["chrom"])]
     if no_peaks:
         messages.append(

@@ -100,7 +100,11 @@ MISSING_LABEL_RULES = ("error", "mask", "drop")
 
 
 def handle_missing_labels(
-    y: np.ndarray, rule: str, source: str, label_names: list[str]
+    y: np.ndarray,
+    rule: str,
+    source: str,
+    label_names: list[str],
+    row_names: list[str] | None = None,
 ) -> tuple[np.ndarray, dict]:
     """Apply the missing-label rule to ``y`` ``(N, n_labels)`` with NaN where a label is missing.
 
@@ -117,8 +121,13 @@ def handle_missing_labels(
         return keep, report
     per_label = {n: int(c) for n, c in zip(label_names, missing.sum(0), strict=True) if c}
     if rule == "error":
+        first = int(np.flatnonzero(missing.any(1))[0])
+        where = (
+            f"first at {row_names[first]}" if row_names is not None else f"first at row {first + 1}"
+        )
         raise InputError(
-            f"{source}: {n_missing} missing label value(s) (NA or empty; per label: {per_label}); "
+            f"{source}: {n_missing} missing label value(s) (NA or empty; {where}; per label: "
+            f"{per_label}); "
             f"pass {option('missing_labels', 'mask')} to skip them in the loss and metrics, or "
             f"{option('missing_labels', 'drop')} to drop those rows"
         )
@@ -425,7 +434,11 @@ def _from_frames(
     )
     sources = [str(f.attrs["source"]) for f in frames]
     seqs = [s for f in frames for s in f[seq_col]]
-    row_names = [f"{f.attrs['source']}: {f.attrs['row_kind']} {i}" for f in frames for i in f.index]
+    row_names = [  # the file is named when it is not the main table
+        f"{'' if f is main else str(f.attrs['source']) + ': '}{f.attrs['row_kind']} {i}"
+        for f in frames
+        for i in f.index
+    ]
     codes, lengths = fit_sequences(seqs, seq_len, source=str(path), row_names=row_names)
     labels = np.concatenate([f[label_cols].to_numpy(dtype=np.float32) for f in frames])
     y, label_names, task_type_used = prepare_labels(labels, label_cols, task_type, str(path))
@@ -471,7 +484,9 @@ def _from_frames(
         _, valid_idx, test_idx = fraction_split(n_main, valid_frac, test_frac, seed)
         split[valid_idx], split[test_idx] = 1, 2
         rule = f"seeded random fractions (seed={seed}): valid {valid_frac}, test {test_frac}"
-    keep_labels, missing = handle_missing_labels(y, missing_labels, str(path), label_names)
+    keep_labels, missing = handle_missing_labels(
+        y, missing_labels, str(path), label_names, row_names
+    )
     keep_n, n_report = _n_report(codes, max_n_frac, str(path))
     keep = keep_labels & keep_n
     row_index = np.arange(len(codes))

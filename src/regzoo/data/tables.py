@@ -21,8 +21,9 @@ import csv
 import gzip
 import logging
 import os
+import warnings
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -44,14 +45,24 @@ def _suffix(path: Path) -> str:
     return Path(name).suffix
 
 
-def _open_text(path: Path):
+def _is_gzip(path: Path) -> bool:
     with open(path, "rb") as fh:
-        magic = fh.read(2)
-    return gzip.open(path, "rt") if magic == b"\x1f\x8b" else open(path)
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def _open_text(path: Path):
+    return gzip.open(path, "rt") if _is_gzip(path) else open(path)
+
+
+def _readable(path: Path, line: Callable[[], int]):
+    """Undecodable bytes or a damaged gzip stream -> :class:`InputError` naming file and line."""
+    from regzoo.data.intervals import unreadable_as_error
+
+    return unreadable_as_error(path, line, "a text table or FASTA")
 
 
 def _first_char(path: Path) -> str:
-    with _open_text(path) as fh:
+    with _open_text(path) as fh, _readable(path, lambda: 1):
         for line in fh:
             if line.strip():
                 return line.lstrip()[0]
@@ -162,7 +173,7 @@ def _read_delimited(path: Path) -> pd.DataFrame:
     elif suffix in (".tsv", ".tab", ".txt"):
         sep = "\t"
     else:
-        with _open_text(path) as fh:
+        with _open_text(path) as fh, _readable(path, lambda: 1):
             head = fh.readline()
         try:
             sep = csv.Sniffer().sniff(head, delimiters=",\t;").delimiter
@@ -171,19 +182,51 @@ def _read_delimited(path: Path) -> pd.DataFrame:
                 f"{path}: cannot tell the delimiter; use a .csv or .tsv extension"
             ) from err
     try:
-        df = pd.read_csv(
-            path,
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            compression="infer",
-            skip_blank_lines=True,
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise InputError(f"{path}: cannot read as a table ({err})") from err
+        with warnings.catch_warnings():
+            # a row with more fields than the header: pandas would drop the extra fields
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            with _open_text(path) as fh:  # Python's gzip: a truncated stream is an error
+                df = pd.read_csv(
+                    fh,
+                    sep=sep,
+                    dtype=str,
+                    keep_default_na=False,
+                    skip_blank_lines=True,
+                    index_col=False,
+                )
+    except pd.errors.ParserWarning:
+        raise InputError(
+            f"{path}: line {_long_row(path, sep)}: more fields than the header's; every row "
+            "needs one field per column"
+        ) from None
+    except UnicodeDecodeError as err:
+        with _readable(path, lambda: 0):
+            raise err
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        detail = " ".join(str(err).split())  # pandas' messages end with a newline
+        raise InputError(f"{path}: cannot read as a table ({detail})") from None
+    except (EOFError, OSError) as err:
+        raise InputError(f"{path}: cannot read ({err}); the file is damaged or truncated") from None
+    if df.empty:
+        raise InputError(f"{path}: a header but no rows; expected one row per sequence")
     df.columns = [str(c).strip() for c in df.columns]
     df.index = df.index + 2
     return df
+
+
+def _long_row(path: Path, sep: str) -> int:
+    """Line number of the first row with more fields than the header (0 if none)."""
+    with _open_text(path) as fh:
+        rows = csv.reader(fh, delimiter=sep)
+        width = None
+        for row in rows:
+            if not row:
+                continue
+            if width is None:
+                width = len(row)
+            elif len(row) > width:
+                return rows.line_num
+    return 0
 
 
 def _read_labelled_fasta(path: Path, seq_col: str) -> pd.DataFrame:
@@ -191,7 +234,8 @@ def _read_labelled_fasta(path: Path, seq_col: str) -> pd.DataFrame:
     records: list[dict] = []
     keys: list[str] | None = None
     chunks: list[str] = []
-    with _open_text(path) as fh:
+    lineno = 0
+    with _open_text(path) as fh, _readable(path, lambda: lineno + 1):
         for lineno, line in enumerate(fh, start=1):
             text = line.strip()
             if not text:
@@ -318,7 +362,8 @@ def read_fasta_records(path: str | os.PathLike) -> tuple[list[str], list[str]]:
     names: list[str] = []
     seqs: list[list[str]] = []
     header_line: list[int] = []
-    with _open_text(path) as fh:
+    lineno = 0
+    with _open_text(path) as fh, _readable(path, lambda: lineno + 1):
         for lineno, line in enumerate(fh, start=1):
             text = line.strip()
             if not text:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -25,9 +26,11 @@ import pandas as pd
 from regzoo.data.cache import GenomeCache
 from regzoo.data.chroms import match_chroms, rename_chroms
 from regzoo.data.encode import N_CODE
+from regzoo.data.intervals import unreadable_as_error
 from regzoo.errors import InputError
 
 _N_SCAN = 1 << 24  # bases scanned per step when finding runs of N
+_INTEGER = re.compile(r"-?[0-9]{1,18}")  # a BED coordinate that fits in int64
 
 
 def _open_text(path: Path):
@@ -57,8 +60,8 @@ def read_intervals(
     if not path.is_file():
         raise InputError(f"{path}: {what} file not found")
     need = max(3, name_col or 0)
-    chroms, starts, ends, names, lines = [], [], [], [], []
-    with _open_text(path) as fh:
+    chroms, starts, ends, names, lines, lineno = [], [], [], [], [], 0
+    with _open_text(path) as fh, unreadable_as_error(path, lambda: lineno + 1):
         for lineno, line in enumerate(fh, start=1):
             text = line.rstrip("\r\n")
             if not text.strip() or text.startswith(("#", "track", "browser")):
@@ -70,6 +73,8 @@ def read_intervals(
                     f"tab-separated fields (chrom, start, end{', ...' if need > 3 else ''})"
                 )
             try:
+                if not (_INTEGER.fullmatch(fields[1]) and _INTEGER.fullmatch(fields[2])):
+                    raise ValueError
                 start, end = int(fields[1]), int(fields[2])
             except ValueError:
                 raise InputError(

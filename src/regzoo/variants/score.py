@@ -39,7 +39,7 @@ import torch
 from torch import nn
 
 from regzoo.data.encode import encode, fit_length
-from regzoo.data.genome import Genome
+from regzoo.data.genome import Genome, _example_names, chrom_mismatch_hint
 from regzoo.errors import InputError
 from regzoo.inference import predict
 
@@ -109,12 +109,19 @@ def _read_vcf(path: Path) -> tuple[list[Variant], Counter]:
     try:
         vcf = pysam.VariantFile(str(path))
     except (OSError, ValueError) as err:
-        raise InputError(f"{path}: cannot read as VCF ({err})") from None
+        detail = "" if "is it VCF/BCF format" in str(err) else f" ({err})"
+        raise InputError(
+            f"{path}: cannot read as VCF{detail}; expected a '##fileformat=VCF' header line and "
+            "a '#CHROM POS ID REF ALT ...' line before the records"
+        ) from None
     with vcf:
         n_header = _count_header_lines(path)
+        k = -1
         try:
             for k, rec in enumerate(vcf):
                 line = n_header + k + 1
+                if rec.pos < 1:
+                    raise InputError(f"{path}: line {line}: POS {rec.pos}; expected 1 or more")
                 if not _allele_ok(rec.ref or ""):
                     raise InputError(f"{path}: line {line}: REF {rec.ref!r} is not A/C/G/T/N")
                 if not rec.alts:
@@ -125,14 +132,33 @@ def _read_vcf(path: Path) -> tuple[list[Variant], Counter]:
                         skipped["symbolic"] += 1
                         continue
                     out.append(Variant(rec.chrom, rec.pos, rec.ref, alt, rec.id or ".", line, k, j))
-        except (OSError, ValueError) as err:
-            raise InputError(f"{path}: invalid VCF record ({err})") from None
+        except InputError:
+            raise
+        except (OSError, ValueError) as err:  # pysam fails on the record after the last good one
+            raise InputError(
+                f"{path}: line {n_header + k + 2}: invalid VCF record ({err}); expected "
+                "tab-separated CHROM, POS, ID, REF, ALT, QUAL, FILTER, INFO"
+            ) from None
     return out, skipped
 
 
 def _read_table(path: Path) -> tuple[list[Variant], Counter]:
     sep = "," if path.name.lower().endswith(".csv") else "\t"
-    frame = pd.read_csv(path, sep=sep, dtype=str, comment=None)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)  # extra fields would be lost
+            frame = pd.read_csv(path, sep=sep, dtype=str, comment=None, index_col=False)
+    except pd.errors.ParserWarning:
+        raise InputError(
+            f"{path}: a row has more fields than the header; expected chrom, pos, ref, alt [id]"
+        ) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise InputError(
+            f"{path}: cannot read as a variant table ({' '.join(str(err).split())}); expected "
+            "a header chrom, pos, ref, alt [id]"
+        ) from None
+    except (EOFError, OSError) as err:
+        raise InputError(f"{path}: cannot read ({err}); the file is damaged or truncated") from None
     frame.columns = [c.strip().lstrip("#").lower() for c in frame.columns]
     missing = [c for c in ("chrom", "pos", "ref", "alt") if c not in frame.columns]
     if missing:
@@ -218,7 +244,12 @@ def score_variants(
     n_read = len(variants) + sum(skipped.values())
     kept, refs, alts, matches = [], [], [], []
     for v in variants:
-        genome.check_chrom(v.chrom)
+        if v.chrom not in genome.chrom_sizes:
+            raise InputError(
+                f"{source}: line {v.line}: chromosome {v.chrom!r} is not in {genome.source}"
+                f"{chrom_mismatch_hint(v.chrom, genome.chroms)}; genome names: "
+                f"{_example_names(genome.chroms)}"
+            )
         if max(len(v.ref), len(v.alt)) > seq_len:
             skipped["longer_than_window"] += 1
             continue
