@@ -215,6 +215,7 @@ RecipeOpt = Annotated[
         "enformer), the shared settings otherwise.",
     ),
 ]
+DEFAULT_CHECKPOINT_EVERY = 500  # regzoo.train.fit's (not imported here: it loads Lightning)
 OverwriteOpt = Annotated[
     bool, typer.Option("--overwrite", help="Replace an existing output folder.")
 ]
@@ -483,9 +484,11 @@ def check_out_dir(out: Path, overwrite: bool) -> None:
         raise RegzooError(f"--out {out}: a file is in the way; expected a folder")
     if out.is_dir() and any(out.iterdir()):
         if not overwrite:
+            interrupted = (out / "checkpoints" / "last.ckpt").is_file()
             raise RegzooError(
                 f"--out {out}: the folder exists and is not empty; pass --overwrite to replace "
                 "it, or choose another folder"
+                + ("; it holds an interrupted run: --resume continues it" if interrupted else "")
             )
         import shutil
 
@@ -602,6 +605,22 @@ def train_cmd(
         str, typer.Option(help="auto | ddp | ... (Lightning; ddp for multi-GPU).")
     ] = "auto",
     overwrite: OverwriteOpt = False,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue a run that was killed, from OUT/checkpoints/last.ckpt, with the same "
+            "options; it ends as the uninterrupted run would have.",
+        ),
+    ] = False,
+    checkpoint_every: Annotated[
+        int,
+        typer.Option(
+            "--checkpoint-every",
+            help="Write OUT/checkpoints/last.ckpt every N optimizer steps (0: epoch ends only); "
+            "always at each epoch end. Removed once the model is saved.",
+        ),
+    ] = DEFAULT_CHECKPOINT_EVERY,
     seed: SeedOpt = 0,
 ) -> None:
     """Train an architecture on a task and save it (safetensors + JSON) with its metrics.
@@ -612,7 +631,20 @@ def train_cmd(
 
     card(model)  # unknown name -> clear error before any data work
     rank0 = global_rank() == 0
-    if rank0:
+    if resume and overwrite:
+        raise RegzooError("--resume continues a run and --overwrite replaces it: pass one of them")
+    if checkpoint_every < 0:
+        raise RegzooError(f"--checkpoint-every {checkpoint_every}; expected 0 or more steps")
+    if rank0 and resume:
+        if _finished(out, folds):
+            console.print(
+                f"{out}: this run finished already (its saved model is there); nothing to resume. "
+                f"`regzoo evaluate {out}` scores it; --overwrite trains it again.",
+                highlight=False,
+            )
+            return
+        _check_resumable(out, folds)
+    elif rank0:
         check_out_dir(out, overwrite)
     spec = data_spec(**{k: v for k, v in locals().items() if k in DATA_KEYS})
     fit_args = {
@@ -625,6 +657,7 @@ def train_cmd(
         "devices": _devices(devices),
         "strategy": strategy,
         "profile_loss": profile_loss,
+        "checkpoint_every": checkpoint_every,
     }
     if recipe not in ("shared", "published"):
         raise RegzooError(f"--recipe {recipe!r}; expected shared or published")
@@ -638,20 +671,91 @@ def train_cmd(
     if folds:
         if not table:
             raise RegzooError("--folds goes with --table (cross-validation of a sequence table)")
-        _train_folds(model, out, spec, folds, model_args, fit_args, seed, rank0)
+        _train_folds(model, out, spec, folds, model_args, fit_args, seed, rank0, resume)
         return
-    _train_one(model, out, spec, model_args, fit_args, seed, rank0)
+    _train_one(model, out, spec, model_args, fit_args, seed, rank0, resume=resume)
 
 
-def _train_one(model, out, spec, model_args, fit_args, seed, rank0, data=None, quiet=False):
+CHECKPOINTS, RUN_OPTIONS = "checkpoints", "run.json"
+
+
+def _finished(out: Path, folds: int | None) -> bool:
+    """A run whose outputs are all written (the config goes last; cv_metrics.json for folds)."""
+    return (out / ("cv_metrics.json" if folds else "config.json")).is_file()
+
+
+def _check_resumable(out: Path, folds: int | None) -> None:
+    from regzoo.train.fit import LAST, last_checkpoint
+
+    dirs = [out / f"fold{k}" for k in range(folds)] if folds else [out]
+    if not any(last_checkpoint(d / CHECKPOINTS) or (d / "config.json").is_file() for d in dirs):
+        raise RegzooError(
+            f"--resume: {out / CHECKPOINTS / LAST} not found: nothing to resume (the run never "
+            "reached its first checkpoint, or this is another folder); start it without --resume"
+        )
+
+
+def _run_options(model, spec, model_args, fit_args, seed) -> dict:
+    """What a resumed run must share with the interrupted one (checkpoint spacing aside)."""
+    options = {
+        "model": model,
+        "model_args": model_args,
+        "fit_args": {k: v for k, v in fit_args.items() if k != "checkpoint_every"},
+        "seed": seed,
+        "data": spec,
+    }
+    return json.loads(json.dumps(options, default=str))
+
+
+def _check_same_options(path: Path, options: dict) -> None:
+    """Refuse to resume with options other than those the run was started with."""
+    try:
+        before = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        raise RegzooError(
+            f"--resume: {path} is missing or unreadable; cannot check that the "
+            "options are those of the interrupted run"
+        ) from None
+    changed = []
+    for group in sorted(set(before) | set(options)):
+        old, new = before.get(group), options.get(group)
+        if isinstance(old, dict) and isinstance(new, dict):
+            changed += [
+                f"{k}: {old.get(k)!r} -> {new.get(k)!r}"
+                for k in sorted(set(old) | set(new))
+                if old.get(k) != new.get(k)
+            ]
+        elif old != new:
+            changed.append(f"{group}: {old!r} -> {new!r}")
+    if changed:
+        raise RegzooError(
+            f"--resume: the run in {path.parent.parent} was started with other options ("
+            + "; ".join(changed)
+            + "); resume it with the same options, or start again with --overwrite"
+        )
+
+
+def _train_one(
+    model, out, spec, model_args, fit_args, seed, rank0, data=None, quiet=False, resume=False
+):
     """Train one model on one data specification; rank 0 saves it. Returns (data, result,
-    valid Evaluation, test Evaluation)."""
+    valid Evaluation, test Evaluation). Checkpoints go to OUT/checkpoints (with the run's
+    options in run.json) and are removed once the model is saved; ``resume`` continues from
+    them."""
     from regzoo.data.task import for_output
     from regzoo.models import card, count_parameters
     from regzoo.provenance import run_record
-    from regzoo.saved import save_model
+    from regzoo.saved import _write_atomic, save_model
     from regzoo.train import evaluate_detailed, train_model
+    from regzoo.train.fit import checkpoint_info, remove_checkpoints
 
+    ckpt_dir = out / CHECKPOINTS
+    options = _run_options(model, spec, model_args, fit_args, seed)
+    if resume:
+        _check_same_options(ckpt_dir / RUN_OPTIONS, options)
+    elif rank0:
+        ckpt_dir.mkdir(parents=True, exist_ok=True)
+        _write_atomic(ckpt_dir / RUN_OPTIONS, json.dumps(options, indent=2) + "\n")
     data = data or load_data(spec)
     served = for_output(data, card(model).output)
     if served is not data and rank0:
@@ -664,8 +768,31 @@ def _train_one(model, out, spec, model_args, fit_args, seed, rank0, data=None, q
         err_console.print(
             f"[bold]{model}[/] on " + "\n  ".join(describe_data(data)), highlight=False
         )
+    if rank0:
+        every = fit_args.get("checkpoint_every", DEFAULT_CHECKPOINT_EVERY)
+        err_console.print(
+            f"  checkpoints: {ckpt_dir}/last.ckpt "
+            + (f"every {every} optimizer steps and " if every else "")
+            + "at each epoch end (--checkpoint-every); after a kill, run the same command "
+            "with --resume",
+            highlight=False,
+        )
+        if resume:
+            info = checkpoint_info(ckpt_dir / "last.ckpt")
+            err_console.print(
+                f"  resuming from epoch {info['epoch'] + 1}, optimizer step {info['global_step']}",
+                highlight=False,
+            )
     result = train_model(
-        model, data, seed=seed, model_args=model_args, out_dir=out, progress=rank0, **fit_args
+        model,
+        data,
+        seed=seed,
+        model_args=model_args,
+        out_dir=out,
+        progress=rank0,
+        checkpoint_dir=ckpt_dir,
+        resume=resume,
+        **fit_args,
     )
     valid = evaluate_detailed(result.model, data.valid, data.task_type, data.label_names)
     test = evaluate_detailed(result.model, data.test, data.task_type, data.label_names)
@@ -694,6 +821,7 @@ def _train_one(model, out, spec, model_args, fit_args, seed, rank0, data=None, q
             "undefined": {"valid": valid.undefined, "test": test.undefined},
         },
     )
+    remove_checkpoints(ckpt_dir)  # the saved model is complete: nothing left to resume
     if not quiet:
         _print_evaluation(f"{model} test metrics (n={test.n:,})", test, data.task_type, "test")
         console.print(
@@ -704,9 +832,13 @@ def _train_one(model, out, spec, model_args, fit_args, seed, rank0, data=None, q
     return data, result, valid, test
 
 
-def _train_folds(model, out, spec, n_folds, model_args, fit_args, seed, rank0) -> None:
-    """k-fold cross-validation: one model per fold, out-of-fold predictions for every row."""
+def _train_folds(model, out, spec, n_folds, model_args, fit_args, seed, rank0, resume=False):
+    """k-fold cross-validation: one model per fold, out-of-fold predictions for every row.
+    With ``resume``, finished folds are scored from their saved models and an interrupted one
+    continues from its checkpoint."""
     import pandas as pd
+
+    from regzoo.train.fit import last_checkpoint
 
     rows, per_fold = [], []
     for fold in range(n_folds):
@@ -717,9 +849,22 @@ def _train_folds(model, out, spec, n_folds, model_args, fit_args, seed, rank0) -
             if fold == 0:
                 err_console.print(f"[bold]{model}[/] on " + "\n  ".join(lines), highlight=False)
             err_console.print(f"fold {fold + 1}/{n_folds}: {data.sizes()}")
-        _, result, _, test = _train_one(
-            model, out / f"fold{fold}", fold_spec, model_args, fit_args, seed, rank0, data, True
-        )
+        fold_dir = out / f"fold{fold}"
+        if resume and (fold_dir / "config.json").is_file():
+            result, test = _saved_fold(fold_dir, data)
+        else:
+            _, result, _, test = _train_one(
+                model,
+                fold_dir,
+                fold_spec,
+                model_args,
+                fit_args,
+                seed,
+                rank0,
+                data,
+                True,
+                resume=resume and last_checkpoint(fold_dir / CHECKPOINTS) is not None,
+            )
         if result.global_rank != 0:
             continue
         preds, targets = test.preds, test.targets  # predicted once, when it was scored
@@ -762,6 +907,18 @@ def _train_folds(model, out, spec, n_folds, model_args, fit_args, seed, rank0) -
         f"{n_folds} models in {out}/fold<k>; out-of-fold predictions for all {len(oof):,} rows: "
         f"{out / 'oof_predictions.tsv'}"
     )
+
+
+def _saved_fold(fold_dir: Path, data):
+    """A finished fold of a resumed cross-validation: its saved model, scored on its test rows."""
+    from types import SimpleNamespace
+
+    from regzoo.saved import load
+    from regzoo.train import evaluate_detailed
+
+    fitted = load(fold_dir)
+    test = evaluate_detailed(fitted, data.test, data.task_type, data.label_names)
+    return SimpleNamespace(global_rank=global_rank()), test
 
 
 def _json_nan(value):

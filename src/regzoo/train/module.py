@@ -5,6 +5,7 @@ from __future__ import annotations
 import lightning as L
 import torch
 from torch import nn
+from torchmetrics import Metric
 
 from regzoo.train.metrics import (
     activate,
@@ -14,6 +15,26 @@ from regzoo.train.metrics import (
     prepare_for_metrics,
     summarise,
 )
+
+
+class _MeanLoss(Metric):
+    """Mean of the batch losses weighted by batch size, as Lightning averages a logged loss; a
+    NaN loss stays NaN (torchmetrics' ``MeanMetric`` drops NaNs, or ignores weights when told
+    not to). ``regzoo.train.fit`` carries its sums in mid-epoch checkpoints."""
+
+    full_state_update = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_state("total", torch.tensor(0.0), dist_reduce_fx="sum")
+        self.add_state("count", torch.tensor(0.0), dist_reduce_fx="sum")
+
+    def update(self, loss: torch.Tensor, n: int) -> None:
+        self.total += loss.detach().float() * n
+        self.count += n
+
+    def compute(self) -> torch.Tensor:
+        return self.total / self.count
 
 
 class SeqModule(L.LightningModule):
@@ -63,6 +84,8 @@ class SeqModule(L.LightningModule):
         if task_type == "profile" and self.output_kind != "profile":
             raise ValueError("profile targets need a profile model (basenji, enformer)")
         self.val_metrics = make_metrics(task_type, n_tasks, label_names).clone(prefix="val/")
+        # the epoch's mean training loss; its running sums resume with a mid-epoch checkpoint
+        self.train_loss = _MeanLoss()
         self.test_metrics = make_metrics(task_type, n_tasks, label_names).clone(prefix="test/")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -75,7 +98,8 @@ class SeqModule(L.LightningModule):
 
     def training_step(self, batch, batch_idx):
         _, _, loss = self._step(batch)
-        self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
+        self.train_loss.update(loss, len(batch[1]))
+        self.log("train/loss", self.train_loss, on_step=False, on_epoch=True, prog_bar=True)
         return loss
 
     def _eval_step(self, batch, metrics, stage: str):
