@@ -637,9 +637,14 @@ def train_cmd(
         raise RegzooError(f"--checkpoint-every {checkpoint_every}; expected 0 or more steps")
     if rank0 and resume:
         if _finished(out, folds):
+            done = (
+                "cv_metrics.json"
+                if folds
+                else f"its saved model; `regzoo evaluate {out}` scores it"
+            )
             console.print(
-                f"{out}: this run finished already (its saved model is there); nothing to resume. "
-                f"`regzoo evaluate {out}` scores it; --overwrite trains it again.",
+                f"{out}: this run finished already ({done}); nothing to resume. "
+                "--overwrite trains it again.",
                 highlight=False,
             )
             return
