@@ -1,3 +1,5 @@
+import importlib
+
 import numpy as np
 import pytest
 import torch
@@ -89,3 +91,49 @@ def test_fit_length_centre_crop_and_pad():
     assert fit_length(codes, 7) is codes
     batch = encode_batch(["ACGTACG", "TTTTAAA"])
     assert fit_length(batch, 3).shape == (2, 3)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "float64", "int8", "uint8", "bool"])
+def test_one_hot_dtypes_known_answer(dtype):
+    x = one_hot("ACGTNacgtr", dtype=dtype)
+    expected = np.zeros((4, 10), dtype=dtype)
+    for pos, row in enumerate([0, 1, 2, 3, None, 0, 1, 2, 3, None]):
+        if row is not None:
+            expected[row, pos] = 1
+    assert x.dtype == np.dtype(dtype) and x.shape == (4, 10)
+    np.testing.assert_array_equal(x, expected)
+    assert one_hot("ACGT").dtype == np.float32  # default unchanged
+    assert one_hot("", dtype=dtype).shape == (4, 0)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int8", "bool", "float16"])
+@pytest.mark.parametrize("length", [1, 2, 7, 4097])
+def test_one_hot_fast_path_matches_codes_across_chunks(monkeypatch, dtype, length):
+    enc = importlib.import_module("regzoo.data.encode")  # the package exports a function "encode"
+
+    monkeypatch.setattr(enc, "_CHUNK_BYTES", 64)  # many chunks, one of them partial
+    rng = np.random.default_rng(length)
+    letters = np.frombuffer(b"ACGTNacgtnRYUu", dtype=np.uint8)
+    raw = letters[rng.integers(0, len(letters), length)]
+    want = codes_to_one_hot(encode(raw)).astype(dtype)
+    for form in (raw, raw.tobytes(), raw.tobytes().decode()):
+        got = one_hot(form, dtype=dtype)
+        np.testing.assert_array_equal(got, want)
+    assert np.array_equal(one_hot(raw)[:, raw == ord("U")].argmax(0), [3] * int((raw == 85).sum()))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int8"])
+def test_one_hot_invalid_character_in_later_chunk_or_last_base(monkeypatch, dtype):
+    enc = importlib.import_module("regzoo.data.encode")  # the package exports a function "encode"
+
+    monkeypatch.setattr(enc, "_CHUNK_BYTES", 64)
+    seq = "ACGT" * 100
+    with pytest.raises(InputError, match=r"'X' at position 301"):
+        one_hot(seq[:300] + "X" + seq[301:], dtype=dtype)
+    with pytest.raises(InputError, match=r"'Z' at position 401"):
+        one_hot(seq + "Z", dtype=dtype)  # odd length: the last base is looked up alone
+    with pytest.raises(InputError, match="one-hot dtype 'int32'"):
+        one_hot("ACGT", dtype="int32")
+    np.testing.assert_array_equal(
+        one_hot_batch(["ACGT", "TTNA"], dtype="int8"), one_hot_batch(["ACGT", "TTNA"])
+    )

@@ -73,25 +73,109 @@ def decode(codes: np.ndarray) -> str:
     return _CODE_TO_BYTE[np.asarray(codes, dtype=np.uint8)].tobytes().decode("ascii")
 
 
-def codes_to_one_hot(codes: np.ndarray) -> np.ndarray:
-    """Codes of shape ``(..., L)`` -> one-hot ``float32`` of shape ``(..., 4, L)``."""
-    return np.moveaxis(_ONE_HOT_TABLE[codes], -1, -2)
+ONE_HOT_DTYPES = ("float32", "float16", "float64", "int8", "uint8", "bool")
+_CHUNK_BYTES = 1 << 20  # output bytes gathered per step: the index cast stays in cache
+_TABLES: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
 
 
-def one_hot(seq: str | bytes | np.ndarray, name: str = "sequence") -> np.ndarray:
+def _one_hot_dtype(dtype) -> np.dtype:
+    dt = np.dtype(dtype)
+    if dt.name not in ONE_HOT_DTYPES:
+        raise InputError(f"one-hot dtype {dt.name!r}; expected one of {', '.join(ONE_HOT_DTYPES)}")
+    return dt
+
+
+def _tables(dt: np.dtype) -> tuple[np.ndarray, np.ndarray | None]:
+    """Lookup tables from ASCII bytes to one-hot columns of ``dt``, as single wide elements.
+
+    ``per_base[b]`` holds the 4 values of byte ``b`` (4 x itemsize bytes: uint32, uint64 or
+    complex128, so that a gather copies one element per base); ``pairs[b0 | b1 << 8]`` (1-byte
+    dtypes only) holds two bases in one uint64. Bytes that are not IUPAC codes map to all-0xFF
+    bytes, which no valid one-hot value contains (checked after each gather).
+    """
+    if dt.name in _TABLES:
+        return _TABLES[dt.name]
+    values = np.zeros((256, 4), dtype=dt)
+    ok = (_CODE_TABLE != _INVALID) & (_CODE_TABLE < N_CODE)
+    values[np.flatnonzero(ok), _CODE_TABLE[ok]] = 1
+    raw = values.view(np.uint8).reshape(256, -1).copy()
+    raw[_CODE_TABLE == _INVALID] = 0xFF
+    wide = {4: np.uint32, 8: np.uint64, 16: np.complex128}.get(raw.shape[1])
+    per_base = raw.view(wide).ravel() if wide else raw  # float64: (256, 32) bytes
+    pairs = None
+    if dt.itemsize == 1:
+        lo = per_base.astype(np.uint64)
+        pairs = (lo[:, None] << np.uint64(32) | lo[None, :]).ravel()  # [b0 | b1 << 8]
+    _TABLES[dt.name] = (per_base, pairs)
+    return per_base, pairs
+
+
+def _gather(table: np.ndarray, index: np.ndarray, out: np.ndarray) -> bool:
+    """``out[i] = table[index[i]]`` in cache-sized chunks; False if an invalid byte was met."""
+    step = max(1, _CHUNK_BYTES // max(1, out[:1].nbytes))
+    for lo in range(0, len(index), step):
+        part = out[lo : lo + step]
+        np.take(table, index[lo : lo + step], axis=0, out=part, mode="clip")
+        if part.view(np.uint8).max() == 0xFF:
+            return False
+    return True
+
+
+def codes_to_one_hot(codes: np.ndarray, dtype=np.float32) -> np.ndarray:
+    """Codes of shape ``(..., L)`` -> one-hot of shape ``(..., 4, L)`` (``float32`` by default;
+    any of :data:`ONE_HOT_DTYPES`)."""
+    dt = _one_hot_dtype(dtype)
+    table = _ONE_HOT_TABLE if dt == np.float32 else _ONE_HOT_TABLE.astype(dt)
+    return np.moveaxis(table[codes], -1, -2)
+
+
+def one_hot(seq: str | bytes | np.ndarray, name: str = "sequence", dtype=np.float32) -> np.ndarray:
     """One-hot encode a DNA sequence.
 
     Args:
         seq: ``str``, ``bytes`` or ``uint8`` ASCII array of length L. Case-insensitive.
+        name: how to call the sequence in an error message.
+        dtype: output dtype: ``float32`` (default), ``float16``, ``float64``, ``int8``, ``uint8``
+            or ``bool`` (1-byte dtypes are 4x smaller than float32 and the fastest to make).
 
     Returns:
-        ``float32`` array of shape ``(4, L)``, rows A, C, G, T; N and other IUPAC codes are
-        all-zero columns.
+        array of shape ``(4, L)``, rows A, C, G, T; N and other IUPAC codes are all-zero columns.
+        It is the transposed view of a C-contiguous ``(L, 4)`` array (as before; use
+        ``np.ascontiguousarray`` where row-contiguous memory is needed).
+
+    Raises:
+        InputError: on a character that is not an IUPAC nucleotide code (its position named).
+
+    Speed: one gather per base from a 256-entry table of whole one-hot columns (two bases per
+    gather from a 65,536-entry table for 1-byte dtypes), in cache-sized chunks, instead of
+    encoding to codes first (see ``benchmarks/bench_loader.py``).
 
     >>> one_hot("ACgN")[:, 2]
     array([0., 0., 1., 0.], dtype=float32)
     """
-    return codes_to_one_hot(encode(seq, name))
+    dt = _one_hot_dtype(dtype)
+    if isinstance(seq, str):
+        raw = np.frombuffer(seq.encode("ascii", errors="replace"), dtype=np.uint8)
+    elif isinstance(seq, bytes | bytearray):
+        raw = np.frombuffer(bytes(seq), dtype=np.uint8)
+    else:
+        raw = np.ascontiguousarray(seq, dtype=np.uint8).reshape(-1)
+    n = len(raw)
+    per_base, pairs = _tables(dt)
+    if pairs is not None:
+        out = np.empty((n + 1) // 2, dtype=np.uint64)
+        ok = _gather(pairs, raw[: n - n % 2].view(np.uint16), out[: n // 2])
+        if ok and n % 2:
+            out[-1] = np.uint64(per_base[raw[-1]])
+            ok = int(per_base[raw[-1]]) != 0xFFFFFFFF
+        flat = out.view(dt)[: 4 * n]
+    else:
+        out = np.empty((n,) + per_base.shape[1:], dtype=per_base.dtype)
+        ok = _gather(per_base, raw, out)
+        flat = out.view(dt)
+    if not ok:
+        encode(raw, name)  # raises the error naming the first invalid character
+    return flat.reshape(n, 4).T
 
 
 def encode_batch(seqs: Sequence[str | bytes], name: str = "sequences") -> np.ndarray:
@@ -108,9 +192,11 @@ def encode_batch(seqs: Sequence[str | bytes], name: str = "sequences") -> np.nda
     return encode(joined, name).reshape(len(seqs), -1)
 
 
-def one_hot_batch(seqs: Sequence[str | bytes], name: str = "sequences") -> np.ndarray:
-    """One-hot encode N equal-length sequences -> ``float32`` ``(N, 4, L)``."""
-    return codes_to_one_hot(encode_batch(seqs, name))
+def one_hot_batch(
+    seqs: Sequence[str | bytes], name: str = "sequences", dtype=np.float32
+) -> np.ndarray:
+    """One-hot encode N equal-length sequences -> ``(N, 4, L)`` (``float32`` by default)."""
+    return codes_to_one_hot(encode_batch(seqs, name), dtype)
 
 
 def reverse_complement(x):
