@@ -55,3 +55,28 @@ class WaitsForAPeer(nn.Module):
                 time.sleep(0.05)
             self.waited = True
         return self.linear(x.mean(-1))
+
+
+@register(ModelCard(name="killonce-test", **CARD))
+class KilledOnceMidTraining(nn.Module):
+    """A small CNN whose process is killed (SIGKILL) at its KILL_AT-th training forward pass,
+    once: the kill leaves the mark file $REGZOO_TEST_KILL_MARK, and with the mark present it
+    trains normally. For the compare resume test."""
+
+    output_kind = "scalar"
+    KILL_AT = 15
+
+    def __init__(self, seq_len: int, n_tasks: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(4, 8, 9)
+        self.linear = nn.Linear(8, n_tasks)
+        self.calls = 0
+
+    def forward(self, x):
+        mark = os.environ.get("REGZOO_TEST_KILL_MARK")
+        if self.training and mark and not os.environ.get("REGZOO_COST_ESTIMATE"):
+            self.calls += 1
+            if self.calls == self.KILL_AT and not Path(mark).exists():
+                Path(mark).touch()
+                os.kill(os.getpid(), signal.SIGKILL)
+        return self.linear(self.conv(x).relu().amax(-1))

@@ -164,7 +164,7 @@ def _register_plugins() -> None:
 
     import _plugin_models
 
-    for name in ("sigkill-test", "barrier-test"):
+    for name in ("sigkill-test", "barrier-test", "killonce-test"):
         registry._REGISTRY.pop(name, None)
     importlib.reload(_plugin_models)
 
@@ -323,3 +323,32 @@ def test_parallel_jobs_run_at_the_same_time(task, tmp_path, monkeypatch):
         registry._REGISTRY.pop("barrier-test", None)
     assert [r.status for r in results] == ["ok", "ok"], [r.error for r in results]
     assert len(list((tmp_path / "barrier").iterdir())) == 2
+
+
+def test_a_run_killed_half_way_resumes_from_its_checkpoint(task, tmp_path, monkeypatch):
+    """A worker killed in its second epoch (SIGKILL) is reported as failed; the same compare
+    again continues that run from its end-of-first-epoch checkpoint (not from scratch) and ends with the
+    numbers of an uninterrupted run."""
+    _register_plugins()
+    monkeypatch.setenv("REGZOO_PLUGINS", "_plugin_models")
+    settings = CompareSettings(max_epochs=3, batch_size=64, patience=5, isolate=True)
+    quiet = {"progress": False, "log": lambda m: None}
+    try:
+        monkeypatch.setenv("REGZOO_TEST_KILL_MARK", str(tmp_path / "killed"))
+        first = compare(task, ["killonce-test"], tmp_path / "out", settings, **quiet)
+        assert first[0].status == "failed" and "SIGKILL" in first[0].error
+        run_dir = tmp_path / "out" / "runs" / "killonce-test-seed0"
+        assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+        again = compare(task, ["killonce-test"], tmp_path / "out", settings, **quiet)
+        monkeypatch.delenv("REGZOO_TEST_KILL_MARK")
+        fresh = compare(task, ["killonce-test"], tmp_path / "fresh", settings, **quiet)
+    finally:
+        for name in ("sigkill-test", "barrier-test", "killonce-test"):
+            registry._REGISTRY.pop(name, None)
+    assert again[0].status == "ok" and fresh[0].status == "ok"
+    config = json.loads((run_dir / "config.json").read_text())
+    resumed = config["training"]["resumed_from"]
+    assert resumed is not None and resumed["global_step"] > 0  # continued, not started over
+    assert not (run_dir / "checkpoints").exists()  # removed once the model is saved
+    assert again[0].metrics == pytest.approx(fresh[0].metrics, abs=1e-6)
+    assert again[0].epochs == fresh[0].epochs == 3

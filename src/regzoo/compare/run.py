@@ -3,8 +3,10 @@
 Every (model, seed) run trains through :func:`regzoo.train.train_model` on the same
 :class:`~regzoo.data.task.TaskData`, with the same optimiser settings and budget, then is scored on the
 same test split. Each run writes ``runs/<model>-seed<k>/`` (the saved model, ``result.json``,
-``predictions.npz``); a re-run with the same configuration skips runs already finished, so an
-interrupted comparison resumes where it stopped. A run that fails (out of memory, a bad
+``predictions.npz``); a re-run with the same configuration skips runs already finished, and a
+run that was interrupted half-way (Ctrl-C, a killed process) continues from its last checkpoint
+(``runs/<model>-seed<k>/checkpoints``, see :func:`regzoo.train.fit.fit`), so an interrupted
+comparison resumes where it stopped. A run that fails (out of memory, a bad
 configuration) is recorded with its reason and the others go on.
 """
 
@@ -213,6 +215,21 @@ def measure_throughput(
     return n / max(time.perf_counter() - start, 1e-9)
 
 
+def _resumable(checkpoints: Path, fingerprint: str, lr: float) -> bool:
+    """Whether ``checkpoints`` holds an interrupted run of this very configuration (same run
+    fingerprint and learning rate) to continue; if not, it is marked for a fresh one (whose
+    first checkpoint replaces whatever an earlier configuration left there)."""
+    from regzoo.train.fit import last_checkpoint
+
+    mark = checkpoints / "run.txt"
+    key = f"{fingerprint} lr={lr!r}"
+    if last_checkpoint(checkpoints) is not None and mark.is_file() and mark.read_text() == key:
+        return True
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    mark.write_text(key)
+    return False
+
+
 def run_one(
     name: str,
     task: TaskData,
@@ -226,6 +243,7 @@ def run_one(
     from regzoo.models import count_parameters
     from regzoo.saved import save_model
     from regzoo.train import evaluate, predict_dataset, train_model
+    from regzoo.train.fit import remove_checkpoints
     from regzoo.train.metrics import score_by_label
 
     model_args = settings.model_args()
@@ -246,13 +264,17 @@ def run_one(
         fitted, best_value = None, None
         with PeakMemory() as memory:
             for lr in lrs:
+                lr_dir = run_dir if len(lrs) == 1 else run_dir / f"lr{lr:g}"
+                checkpoints = lr_dir / "checkpoints"
                 candidate = train_model(
                     name,
                     task,
                     seed=seed,
                     model_args=model_args,
                     progress=progress,
-                    out_dir=run_dir if len(lrs) == 1 else run_dir / f"lr{lr:g}",
+                    out_dir=lr_dir,
+                    checkpoint_dir=checkpoints,
+                    resume=_resumable(checkpoints, fingerprint, lr),
                     **{**fit_args, "lr": lr},
                 )
                 if len(lrs) == 1:
@@ -294,6 +316,10 @@ def run_one(
             {"valid": valid, "test": result.metrics},
         )
         np.savez_compressed(run_dir / "predictions.npz", preds=preds, targets=targets)
+        for lr in lrs:
+            remove_checkpoints(
+                (run_dir if len(lrs) == 1 else run_dir / f"lr{lr:g}") / "checkpoints"
+            )
         result.status = "ok"
     except (KeyboardInterrupt, SystemExit):
         raise
@@ -639,6 +665,11 @@ def compare(
         run_dir.mkdir(parents=True, exist_ok=True)
         fingerprint = run_fingerprint(task_fp, name, settings.model_args(), seed, settings)
         done = load_finished(run_dir, fingerprint) if resume else None
+        if not resume:  # a fresh start: no checkpoint of an interrupted run is continued
+            from regzoo.train.fit import remove_checkpoints
+
+            for folder in [run_dir, *run_dir.glob("lr*")]:
+                remove_checkpoints(folder / "checkpoints")
         if done is not None:
             log(f"{name} seed {seed}: already finished with this configuration, skipped")
             results[(name, seed)] = done
