@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from regzoo import atomic
 from regzoo.errors import InputError, RegzooError
 
 app = typer.Typer(
@@ -895,13 +896,14 @@ def _train_folds(model, out, spec, n_folds, model_args, fit_args, seed, rank0, r
     }
     oof = pd.DataFrame(rows).sort_values("row")
     out.mkdir(parents=True, exist_ok=True)
-    oof.to_csv(out / "oof_predictions.tsv", sep="\t", index=False, float_format="%.6g")
-    folds_frame.to_csv(out / "folds.tsv", sep="\t", index=False, float_format="%.6g")
-    (out / "cv_metrics.json").write_text(
+    atomic.to_csv(oof, out / "oof_predictions.tsv", sep="\t", index=False, float_format="%.6g")
+    atomic.to_csv(folds_frame, out / "folds.tsv", sep="\t", index=False, float_format="%.6g")
+    atomic.write_text(
+        out / "cv_metrics.json",
         json.dumps(
             _json_nan({"n_folds": n_folds, "per_fold": per_fold, "summary": summary}), indent=2
         )
-        + "\n"
+        + "\n",
     )
     table = Table(title=f"{model}: {n_folds}-fold cross-validation (test folds, mean ± sd)")
     for m in metric_cols:
@@ -1066,7 +1068,7 @@ def evaluate_cmd(
     print(json.dumps(payload))
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(payload, indent=2) + "\n")
+        atomic.write_text(json_out, json.dumps(payload, indent=2) + "\n")
 
 
 @app.command("predict")
@@ -1188,7 +1190,7 @@ def predict_cmd(
     frame = pd.DataFrame(preds, columns=columns)
     frame.insert(0, "name", names)
     output.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(output, sep="\t", index=False, float_format="%.6g")
+    atomic.to_csv(frame, output, sep="\t", index=False, float_format="%.6g")
     err_console.print(f"wrote {len(frame)} predictions to {output}")
 
 
@@ -1550,8 +1552,8 @@ def _compare_folds(names, spec, n_folds, settings, budget, out, resume, start, n
     agg["folds"] = frame.groupby("model")["fold"].nunique()
     agg = agg.sort_values(f"{primary}_mean", ascending=False).reset_index()
     agg.insert(0, "rank", range(1, len(agg) + 1))
-    agg.to_csv(out / "cv_leaderboard.csv", index=False, float_format="%.6g")
-    frame.to_csv(out / "cv_runs.csv", index=False, float_format="%.6g")
+    atomic.to_csv(agg, out / "cv_leaderboard.csv", index=False, float_format="%.6g")
+    atomic.to_csv(frame, out / "cv_runs.csv", index=False, float_format="%.6g")
     table = Table(
         title=f"regzoo compare: {data.name}, {n_folds}-fold cross-validation (mean ± sd over folds)"
     )

@@ -10,6 +10,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
+from regzoo import atomic
 from regzoo.cli import app, err_console
 from regzoo.errors import InputError, RegzooError
 
@@ -153,7 +154,7 @@ def explain_cmd(
     for note in notes:
         err_console.print(f"[yellow]warning:[/] {note}", highlight=False)
     out.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out / "attributions.npz", attributions=attr.astype(np.float32),
+    atomic.save_npz(out / "attributions.npz", attributions=attr.astype(np.float32),
                         one_hot=codes_to_one_hot(codes), names=np.array(names))  # fmt: skip
     write_report(out / "report.html", f"regzoo explain: {model_dir} ({method})",
                  sequences=_top_logos(codes, attr, names), notes=notes)  # fmt: skip
@@ -206,7 +207,7 @@ def motifs_cmd(
     database = jaspar_motifs()
     matches = match_jaspar(motifs, database)
     out.mkdir(parents=True, exist_ok=True)
-    matches.to_csv(out / "matches.tsv", sep="\t", index=False, float_format="%.4g")
+    atomic.to_csv(matches, out / "matches.tsv", sep="\t", index=False, float_format="%.4g")
     write_meme(out / "motifs.meme", motifs)
     best_p = dict(zip(matches.motif, matches.p_value, strict=True))
     shown = sorted(motifs, key=lambda m: best_p.get(m.name, 1.0))
@@ -248,7 +249,7 @@ def score_variants_cmd(
                                device=device, target_bins=_bins(target_bins),
                                on_ref_mismatch=on_ref_mismatch)  # fmt: skip
     output.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(output, sep="\t", index=False, float_format="%.6g")
+    atomic.to_csv(frame, output, sep="\t", index=False, float_format="%.6g")
     summary = frame.attrs["summary"]
     if out_vcf is not None:
         if vcf.name.lower().endswith((".tsv", ".txt", ".csv", ".tsv.gz")):

@@ -37,9 +37,9 @@ def _jsonable(value: Any) -> Any:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    from regzoo.atomic import write_text
+
+    write_text(path, text)
 
 
 def _null_nan(value: Any) -> Any:

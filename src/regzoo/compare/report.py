@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from regzoo import atomic
 from regzoo.compare import stats
 from regzoo.compare.run import CompareSettings, RunResult
 from regzoo.train.metrics import PRIMARY_METRIC
@@ -579,7 +580,7 @@ def make_plots(
     plots["score_vs_time"] = _figure_png(fig)
 
     for key, png in plots.items():
-        (out_dir / f"{key}.png").write_bytes(png)
+        atomic.write_bytes(out_dir / f"{key}.png", png)
     return plots
 
 
@@ -719,7 +720,7 @@ def write_outputs(
     frame = leaderboard(results, task.task_type)
     frame, details = add_statistics(frame, results, task.task_type, out, n_boot, alpha)
     frame.attrs["wall_time"] = wall
-    frame.to_csv(out / "leaderboard.csv", index=False)
+    atomic.to_csv(frame, out / "leaderboard.csv", index=False)
     rows = json.loads(frame.to_json(orient="records"))
     for row in rows:
         row.update(details.get(row["model"], {}))
@@ -749,10 +750,10 @@ def write_outputs(
         "leaderboard": rows,
         "runs": [{k: v for k, v in vars(r).items() if k != "history"} for r in results],
     }
-    (out / "leaderboard.json").write_text(json.dumps(payload, indent=2, default=float) + "\n")
+    atomic.write_text(out / "leaderboard.json", json.dumps(payload, indent=2, default=float) + "\n")
     plots = make_plots(results, frame, task.task_type, out)
-    (out / "report.html").write_text(
-        render_html(frame, plots, task, settings, wall, per_label, alpha)
+    atomic.write_text(
+        out / "report.html", render_html(frame, plots, task, settings, wall, per_label, alpha)
     )
     return frame
 

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from regzoo import atomic
 from regzoo.data.task import TaskData
 from regzoo.train.metrics import PRIMARY_METRIC
 
@@ -315,7 +316,7 @@ def run_one(
             {**fitted.settings, "epochs": fitted.epochs, "wall_time_s": fitted.wall_time_s},
             {"valid": valid, "test": result.metrics},
         )
-        np.savez_compressed(run_dir / "predictions.npz", preds=preds, targets=targets)
+        atomic.save_npz(run_dir / "predictions.npz", preds=preds, targets=targets)
         for lr in lrs:
             remove_checkpoints(
                 (run_dir if len(lrs) == 1 else run_dir / f"lr{lr:g}") / "checkpoints"
@@ -330,7 +331,7 @@ def run_one(
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
     result.ended = time.time()
-    (run_dir / RESULT).write_text(json.dumps(asdict(result), indent=2, default=float) + "\n")
+    atomic.write_text(run_dir / RESULT, json.dumps(asdict(result), indent=2, default=float) + "\n")
     return result
 
 
@@ -458,7 +459,7 @@ def finish_worker(w: Worker, settings: CompareSettings, task_fp: dict) -> RunRes
         error=why,
         model_args=model_args,
     )
-    path.write_text(json.dumps(asdict(result), indent=2, default=float) + "\n")
+    atomic.write_text(path, json.dumps(asdict(result), indent=2, default=float) + "\n")
     return result
 
 

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from regzoo import atomic
 from regzoo.compare.run import RESULT, CompareSettings, compare
 from regzoo.compare.stats import bootstrap_ci, tied_with_best
 
@@ -529,19 +530,20 @@ def write_suite_outputs(
     """Write ``matrix.csv``, ``matrix.md``, ``summary.md``, ``heatmap.png``,
     ``receptive_field.png`` and ``suite_report.html``; return their paths."""
     files = {"matrix_csv": out / "matrix.csv", "matrix_md": out / "matrix.md"}
-    matrix.to_csv(files["matrix_csv"], index=False)
+    atomic.to_csv(matrix, files["matrix_csv"], index=False)
     table = matrix_markdown(matrix)
-    files["matrix_md"].write_text(f"# regzoo suite {suite} ({size})\n\n{table}")
+    atomic.write_text(files["matrix_md"], f"# regzoo suite {suite} ({size})\n\n{table}")
     files["summary"] = out / "summary.md"
-    files["summary"].write_text(summary + "\n")
+    atomic.write_text(files["summary"], summary + "\n")
     plots = {"heatmap": heatmap_png(matrix), "receptive_field": receptive_field_png(matrix)}
     for key, png in plots.items():
         if png is not None:
             files[key] = out / f"{key}.png"
-            files[key].write_bytes(png)
+            atomic.write_bytes(files[key], png)
     files["report"] = out / "suite_report.html"
-    files["report"].write_text(
-        render_suite_html(matrix, summary, plots, infos, settings, wall_time_s, suite, size)
+    atomic.write_text(
+        files["report"],
+        render_suite_html(matrix, summary, plots, infos, settings, wall_time_s, suite, size),
     )
     return files
 

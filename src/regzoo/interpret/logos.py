@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from regzoo import atomic
 from regzoo.interpret.motifs import Motif, information
 
 
@@ -103,5 +104,5 @@ def write_report(
         parts.append("</table>")
     parts.append("</body></html>")
     path = Path(path)
-    path.write_text("\n".join(parts))
+    atomic.write_text(path, "\n".join(parts))
     return path

@@ -34,6 +34,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from regzoo import atomic
 from regzoo.data.genome import cache_dir
 from regzoo.errors import InputError
 from regzoo.inference import as_tensor
@@ -366,7 +367,7 @@ def write_meme(path: str | Path, motifs: list[Motif], background: tuple = (0.25,
                   f"nsites= {max(m.n_sites, 1)} E= 0"]  # fmt: skip
         lines += ["  ".join(f"{v:.6f}" for v in col) for col in m.pfm.T]
         lines.append("")
-    path.write_text("\n".join(lines))
+    atomic.write_text(path, "\n".join(lines))
     return path
 
 
