@@ -17,10 +17,13 @@
      against all other positions; the mean over TFs.
 
 2. **ISM speed**: sequences/s of ``regzoo.interpret.saturation_mutagenesis`` on 1,000-bp sequences
-   with compact DeepSEA, against a naive loop (one forward pass per substitution; timed on a
+   with compact DeepSEA (its default local recompute, and ``fast=False``: a full forward pass
+   per substitution), against a naive loop (one forward pass per substitution; timed on a
    fraction of one sequence and scaled) and against ``tangermeme.saturation_mutagenesis``
-   (``pip install --no-deps tangermeme==1.6.0 numba llvmlite``); same model, same inputs, same
-   thread count, in one process.
+   (``pip install --no-deps tangermeme==1.6.0 numba llvmlite``; its default call, which picks
+   its own fastISM or full-pass path, and again with its fastISM path forced); same model, same inputs, same thread count, in one
+   process, the four timed in turn in each of ``--ism-rounds`` rounds; medians of sequences/s
+   and of the per-round ratios; the outputs are checked equal (largest difference reported).
 
 3. **score-variants speed**: variants/s for compact DeepSEA (1,000 bp) and compact Enformer
    (4,096 bp) on SNVs drawn from the bundled Arabidopsis chromosome 1.
@@ -129,20 +132,9 @@ def planted_benchmark(names, n_seqs, seq_len, epochs, budget, max_test):
     return rows
 
 
-def ism_benchmark(n_seqs, threads):
-    from regzoo.interpret.ism import saturation_mutagenesis
-    from regzoo.models import create
-
-    torch.manual_seed(0)
-    model = create("deepsea", compact=True, seq_len=1000, n_tasks=1).eval()
-    x = torch.nn.functional.one_hot(torch.randint(0, 4, (n_seqs, 1000)), 4).permute(0, 2, 1)
-    x = x.float()
-    out = {"threads": threads, "n_seqs": n_seqs, "seq_len": 1000, "model": "deepsea compact"}
-    began = time.perf_counter()
-    ours = saturation_mutagenesis(model, x, device="cpu")
-    out["regzoo_seq_per_s"] = n_seqs / (time.perf_counter() - began)
+def _naive_seq_per_s(model, x, sub=20):
+    """One forward pass per substitution on ``sub`` positions of one sequence, scaled to 1,000."""
     part = x[:1].clone()
-    sub = 20  # naive loop on 20 positions (60 substitutions), scaled to 1,000
     t0 = time.perf_counter()
     with torch.inference_mode():
         for p in range(sub):
@@ -151,22 +143,75 @@ def ism_benchmark(n_seqs, threads):
                 m[0, :, p] = 0
                 m[0, (int(part[0, :, p].argmax()) + b + 1) % 4, p] = 1
                 model(m)
-    out["naive_seq_per_s"] = 1 / ((time.perf_counter() - t0) * 1000 / sub)
-    try:
-        from tangermeme.saturation_mutagenesis import saturation_mutagenesis as tm_ism
+    return 1 / ((time.perf_counter() - t0) * x.shape[2] / sub)
 
+
+def ism_benchmark(n_seqs, threads, rounds=3):
+    """regzoo (local recompute and full passes), the naive loop and tangermeme, timed in turn in
+    each of ``rounds`` rounds (so that load on a shared machine falls on all of them); medians
+    of sequences/s and of the per-round ratios."""
+    from regzoo.interpret.ism import saturation_mutagenesis
+    from regzoo.models import create
+
+    torch.manual_seed(0)
+    model = create("deepsea", compact=True, seq_len=1000, n_tasks=1).eval()
+    x = torch.nn.functional.one_hot(torch.randint(0, 4, (n_seqs, 1000)), 4).permute(0, 2, 1)
+    x = x.float()
+    try:
+        import tangermeme.saturation_mutagenesis as tm_module
+
+        tm_ism = tm_module.saturation_mutagenesis
+    except ImportError as err:  # peer missing
+        tm_ism, missing = None, f"{type(err).__name__}: {err}"[:200]
+    saturation_mutagenesis(model, x[:1], device="cpu", start=0, end=50)  # warm-up
+    runs = {"regzoo": [], "regzoo_full_passes": [], "naive": [], "tangermeme": [],
+            "tangermeme_fastism": []}  # fmt: skip
+    tm_paths, max_diff = {}, 0.0
+    for _ in range(rounds):
         began = time.perf_counter()
-        theirs = tm_ism(model, x, batch_size=256, raw_outputs=True, device="cpu")
-        out["tangermeme_seq_per_s"] = n_seqs / (time.perf_counter() - began)
-        # check: their raw edit outputs minus reference equal our deltas at the edited bases
-        ref = theirs[0] if isinstance(theirs, tuple) else getattr(theirs, "y0", None)
-        out["tangermeme_checked"] = ref is not None
-    except Exception as err:  # peer missing or its API differs
-        out["tangermeme_error"] = f"{type(err).__name__}: {err}"[:200]
-    out["ratio_vs_naive"] = out["regzoo_seq_per_s"] / out["naive_seq_per_s"]
-    if "tangermeme_seq_per_s" in out:
-        out["ratio_vs_tangermeme"] = out["regzoo_seq_per_s"] / out["tangermeme_seq_per_s"]
-    out["regzoo_abs_mean"] = float(np.abs(ours).mean())
+        ours = saturation_mutagenesis(model, x, device="cpu")
+        runs["regzoo"].append(n_seqs / (time.perf_counter() - began))
+        began = time.perf_counter()
+        full = saturation_mutagenesis(model, x, device="cpu", fast=False)
+        runs["regzoo_full_passes"].append(n_seqs / (time.perf_counter() - began))
+        max_diff = max(max_diff, float(np.abs(ours - full).max()))
+        runs["naive"].append(_naive_seq_per_s(model, x))
+        if tm_ism is None:
+            continue
+        # their default call, then their fastISM path forced (by default they try it only
+        # for jobs that would take over 30 s; it may still fall back, with a warning)
+        for key, min_seconds in (("tangermeme", None), ("tangermeme_fastism", 0.0)):
+            saved = tm_module._FAST_MIN_SECONDS
+            if min_seconds is not None:
+                tm_module._FAST_MIN_SECONDS = min_seconds
+            try:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    began = time.perf_counter()
+                    y0, y_hat = tm_ism(model, x, batch_size=256, raw_outputs=True, device="cpu")
+                    runs[key].append(n_seqs / (time.perf_counter() - began))
+            finally:
+                tm_module._FAST_MIN_SECONDS = saved
+            said = [str(w.message)[:160] for w in caught if "fast" in str(w.message)]
+            tm_paths[key] = said[0] if said else "no warning"
+            # their raw edit outputs minus the reference equal our effects at the substitutions
+            theirs = (y_hat[..., 0] - y0[:, None, None, 0]).numpy()
+            theirs[x.numpy() == 1] = 0
+            max_diff = max(max_diff, float(np.abs(ours - theirs).max()))
+    out = {"threads": threads, "n_seqs": n_seqs, "seq_len": 1000, "model": "deepsea compact",
+           "rounds": rounds, "max_abs_diff_between_methods": max_diff}  # fmt: skip
+    for name, values in runs.items():
+        if values:
+            out[f"{name}_seq_per_s"] = round(float(np.median(values)), 4)
+            out[f"{name}_seq_per_s_rounds"] = [round(v, 4) for v in values]
+    for peer in ("naive", "tangermeme", "tangermeme_fastism", "regzoo_full_passes"):
+        if runs[peer]:
+            ratios = np.array(runs["regzoo"]) / np.array(runs[peer])
+            out[f"ratio_vs_{peer}"] = round(float(np.median(ratios)), 2)
+    if tm_ism is None:
+        out["tangermeme_error"] = missing
+    else:
+        out["tangermeme_path"] = tm_paths
     print(json.dumps(out), flush=True)
     return out
 
@@ -213,6 +258,7 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=3.0, help="minutes per model")
     parser.add_argument("--max-test", type=int, default=400)
     parser.add_argument("--ism-seqs", type=int, default=8)
+    parser.add_argument("--ism-rounds", type=int, default=3)
     parser.add_argument("--variants", type=int, default=400)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip", default="", help="comma list of planted,ism,variants to skip")
@@ -222,7 +268,7 @@ def main() -> None:
     skip = set(args.skip.split(","))
     results = {}
     if "ism" not in skip:
-        results["ism"] = ism_benchmark(args.ism_seqs, args.threads)
+        results["ism"] = ism_benchmark(args.ism_seqs, args.threads, args.ism_rounds)
     if "variants" not in skip:
         results["variants"] = variant_benchmark(args.variants)
     if "planted" not in skip:
