@@ -181,7 +181,14 @@ def ism_benchmark(n_seqs, threads, rounds=3):
         # their default call, then their fastISM path forced (by default they try it only
         # for jobs that would take over 30 s; it may still fall back, with a warning)
         for key, min_seconds in (("tangermeme", None), ("tangermeme_fastism", 0.0)):
-            saved = tm_module._FAST_MIN_SECONDS
+            saved, decide, used = tm_module._FAST_MIN_SECONDS, tm_module._fast_path, []
+
+            def recording(*args, _decide=decide, _used=used, **kwargs):
+                result = _decide(*args, **kwargs)  # (fast path or None, first outputs, count)
+                _used.append(result[0] is not None)
+                return result
+
+            tm_module._fast_path = recording
             if min_seconds is not None:
                 tm_module._FAST_MIN_SECONDS = min_seconds
             try:
@@ -191,9 +198,12 @@ def ism_benchmark(n_seqs, threads, rounds=3):
                     y0, y_hat = tm_ism(model, x, batch_size=256, raw_outputs=True, device="cpu")
                     runs[key].append(n_seqs / (time.perf_counter() - began))
             finally:
-                tm_module._FAST_MIN_SECONDS = saved
+                tm_module._FAST_MIN_SECONDS, tm_module._fast_path = saved, decide
             said = [str(w.message)[:160] for w in caught if "fast" in str(w.message)]
-            tm_paths[key] = said[0] if said else "no warning"
+            tm_paths.setdefault(key, []).append(
+                ("fastISM" if used and used[0] else "full passes")
+                + (f" ({said[0]})" if said else "")
+            )
             # their raw edit outputs minus the reference equal our effects at the substitutions
             theirs = (y_hat[..., 0] - y0[:, None, None, 0]).numpy()
             theirs[x.numpy() == 1] = 0
