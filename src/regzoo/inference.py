@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from regzoo.data.encode import codes_to_one_hot, encode, fit_length, reverse_complement
+from regzoo.errors import InputError
 from regzoo.train.metrics import activate
 
 
@@ -43,6 +44,10 @@ def as_tensor(inputs, seq_len: int | None = None) -> torch.Tensor:
     return x
 
 
+#: ``predict(autocast=...)`` values.
+AUTOCAST_DTYPES: dict[str | None, torch.dtype | None] = {None: None, "bf16": torch.bfloat16}
+
+
 @torch.no_grad()
 def predict(
     model: nn.Module,
@@ -51,6 +56,7 @@ def predict(
     batch_size: int = 256,
     device: str | torch.device | None = None,
     rc_average: bool = False,
+    autocast: str | None = None,
 ) -> np.ndarray:
     """Predictions of ``model`` for ``inputs`` (anything :func:`as_tensor` accepts).
 
@@ -60,10 +66,18 @@ def predict(
         rc_average: average the prediction of each sequence and its reverse complement (for
             strand-symmetric tasks; profile outputs are flipped back along the bins and
             strand-paired tracks, from the task summary's ``strand_pairs``, swapped).
+        autocast: ``"bf16"`` runs the model under ``torch.autocast`` with bfloat16 (matrix
+            products in bfloat16, outputs returned as float32); ``None`` (default) = float32.
+            Faster only where the hardware has bfloat16 arithmetic (AVX512-BF16/AMX CPUs,
+            GPUs); the full-size Enformer's cost is in ``benchmarks/README.md``.
 
     Returns:
         ``(N, n_tasks)`` (or ``(N, n_tasks, n_bins)``) numpy array.
     """
+    if autocast not in AUTOCAST_DTYPES:
+        raise InputError(
+            f"autocast={autocast!r}: expected one of {', '.join(map(str, AUTOCAST_DTYPES))}"
+        )
     task = getattr(model, "regzoo_task", {}) or {}
     task_type = task_type or task.get("task_type", "binary")
     seq_len = task.get("seq_len") or getattr(model, "regzoo_config", {}).get("seq_len")
@@ -76,12 +90,18 @@ def predict(
     model = model.to(device).eval()
     kind = getattr(model, "output_kind", "scalar")
     pairs = (task.get("summary") or {}).get("strand_pairs")
+    dtype = AUTOCAST_DTYPES[autocast]
+    with torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+        return _predict_batches(model, x, batch_size, device, task_type, kind, rc_average, pairs)
+
+
+def _predict_batches(model, x, batch_size, device, task_type, kind, rc_average, pairs):
     out = []
     for batch in torch.split(x, batch_size):
         batch = batch.to(device)
-        pred = activate(task_type, model(batch), kind)
+        pred = activate(task_type, model(batch).float(), kind)
         if rc_average:
-            rc = activate(task_type, model(reverse_complement(batch)), kind)
+            rc = activate(task_type, model(reverse_complement(batch)).float(), kind)
             if pred.ndim == 3:  # profiles: bins back in order, + and - strand tracks swapped
                 rc = rc.flip(-1)
                 if pairs is not None:

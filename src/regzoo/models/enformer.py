@@ -32,6 +32,8 @@ from regzoo.models.layers.profile import (
     SigmoidGELU,
     TargetLengthCrop,
     TransformerBlock,
+    enformer_stage_inference,
+    enformer_stage_supported,
     exponential_linspace_channels,
     profile_bins,
     variance_scaling_,
@@ -235,8 +237,26 @@ class Enformer(nn.Module):
             x = F.pad(x, (pad // 2, pad - pad // 2))  # N = all-zero columns
         elif x.shape[-1] % self.bin_size:
             raise InputError(f"input length {x.shape[-1]} is not a multiple of {self.bin_size}")
-        x = self.transformer(self.conv_tower(self.stem(x)))
+        x = self.transformer(self._conv_stages(x))
         return self.final_pointwise(self.crop_final(x))
+
+    #: CPU inference (eval mode, no autograd) runs the stem and tower stages in length chunks
+    #: (``layers.profile.enformer_stage_inference``); ``False`` = always layer by layer.
+    chunked_inference = True
+
+    def _conv_stages(self, x: torch.Tensor) -> torch.Tensor:
+        if (
+            not self.chunked_inference
+            or self.training
+            or torch.is_grad_enabled()
+            or x.device.type != "cpu"
+            or nn.modules.module._global_forward_hooks
+            or nn.modules.module._global_forward_pre_hooks
+        ):
+            return self.conv_tower(self.stem(x))
+        for stage in (self.stem, *self.conv_tower):
+            x = enformer_stage_inference(*stage, x) if enformer_stage_supported(stage) else stage(x)
+        return x
 
     def _head(self, embedding: torch.Tensor, head: str) -> torch.Tensor:
         z = self.heads[head](embedding)

@@ -222,11 +222,14 @@ class AttentionPool1d(nn.Module):
             raise ValueError(
                 f"AttentionPool1d: length {x.shape[-1]} is not a multiple of {self.pool_size}"
             )
-        logits = rearrange(self.to_logits(x), "b c (n p) -> b c p n", p=self.pool_size)
         windows = rearrange(x, "b c (n p) -> b c p n", p=self.pool_size)
-        if self.pool_size == 2:  # softmax of two logits = sigmoid of their difference (faster)
-            first = torch.sigmoid(logits[:, :, 0] - logits[:, :, 1])
+        if self.pool_size == 2:
+            # softmax of two logits = sigmoid of their difference, and the logits are linear:
+            # W x_0 - W x_1 = W (x_0 - x_1), one C x C product at half the length (exact up to
+            # float rounding)
+            first = torch.sigmoid(self.to_logits(windows[:, :, 0] - windows[:, :, 1]))
             return torch.lerp(windows[:, :, 1], windows[:, :, 0], first)
+        logits = rearrange(self.to_logits(x), "b c (n p) -> b c p n", p=self.pool_size)
         return (windows * logits.softmax(dim=2)).sum(dim=2)
 
 
@@ -247,6 +250,140 @@ class TargetLengthCrop(nn.Module):
             raise ValueError(f"cannot crop length {length} to {self.target_length}")
         start = (length - self.target_length) // 2
         return x[..., start : start + self.target_length]
+
+
+# ----------------------------------------------------------------------------------------------
+# Chunked inference of Enformer's conv stages (no autograd, eval mode)
+# ----------------------------------------------------------------------------------------------
+
+#: Elements per intermediate tensor in :func:`enformer_stage_inference` (channels x chunk
+#: length): about 6 MB in float32, so a chunk's intermediates stay in the last-level cache.
+STAGE_CHUNK_ELEMENTS = 1_572_864
+
+
+class _Tap:
+    """One conv of a stage, as matrix products over a length window of one sequence.
+
+    ``EnformerConvBlock`` (BN -> GELU -> conv, BN as its eval-mode affine map) or a bare
+    ``nn.Conv1d`` (the stem's). A kernel-``k`` conv is ``k`` accumulated ``(out, in) @ (in, n)``
+    products over shifted views (no im2col copy) or, with few input channels, one product with
+    an im2col matrix. 'same' zero padding is applied to the conv input (after BN-GELU), as
+    ``nn.Conv1d(padding="same")`` does.
+    """
+
+    def __init__(self, module: nn.Module) -> None:
+        if isinstance(module, nn.Conv1d):
+            conv, self.scale = module, None
+        else:
+            bn, _, conv = module
+            invstd = torch.rsqrt(bn.running_var + bn.eps)
+            self.scale = (bn.weight * invstd)[:, None]
+            self.shift = (bn.bias - bn.running_mean * bn.weight * invstd)[:, None]
+        self.k = conv.kernel_size[0]
+        # products in autocast's dtype when it is on (BN-GELU stays in float32, as autocast
+        # leaves element-wise ops)
+        self.dtype = (
+            torch.get_autocast_dtype("cpu")
+            if torch.is_autocast_enabled("cpu")
+            else conv.weight.dtype
+        )
+        self.bias = conv.bias[:, None].to(self.dtype)
+        w = conv.weight.to(self.dtype)
+        self.im2col = self.k > 1 and w.shape[1] < 64
+        if self.k == 1:
+            self.w = w[:, :, 0]
+        elif self.im2col:
+            self.w = w.reshape(w.shape[0], -1)
+        else:
+            self.w = w.permute(2, 0, 1).contiguous()
+
+    def __call__(self, x: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+        """``x (in, L)`` -> conv output at positions ``start:stop``, ``(out, stop - start)``."""
+        length, n, half = x.shape[-1], stop - start, (self.k - 1) // 2
+        lo, hi = max(0, start - half), min(length, stop + self.k - 1 - half)
+        h = x[:, lo:hi]
+        if self.scale is not None:  # BN (eval) then GELU x * sigmoid(1.702 x)
+            h = torch.addcmul(self.shift, h, self.scale)
+            h.mul_(torch.sigmoid(1.702 * h))
+        h = h.to(self.dtype)
+        if self.k == 1:
+            return torch.addmm(self.bias, self.w, h)
+        pad = (lo - (start - half), (stop + self.k - 1 - half) - hi)
+        if any(pad):
+            h = F.pad(h, pad)
+        if self.im2col:
+            cols = h.unfold(1, self.k, 1).permute(0, 2, 1).reshape(-1, n)
+            return torch.addmm(self.bias, self.w, cols)
+        out = torch.addmm(self.bias, self.w[0], h[:, :n])
+        for j in range(1, self.k):
+            out.addmm_(self.w[j], h[:, j : j + n])
+        return out
+
+
+def enformer_stage_inference(
+    first: nn.Module,
+    residual: nn.Module,
+    pool: nn.Module,
+    x: torch.Tensor,
+    chunk_elements: int = STAGE_CHUNK_ELEMENTS,
+) -> torch.Tensor:
+    """``pool(residual(first(x)))`` of an Enformer stage, computed in length chunks.
+
+    ``first``: the stem's ``nn.Conv1d`` or a tower ``EnformerConvBlock`` (odd kernel);
+    ``residual``: ``Residual(EnformerConvBlock(c, c, 1))``; ``pool``: ``AttentionPool1d`` with
+    ``pool_size=2``. For inference only (eval-mode BN, no autograd): each chunk of the output
+    runs through the three layers while its intermediates are cache-sized, instead of one
+    memory pass per element-wise op over activations of up to 600 MB (published size). Equal to
+    the layer-by-layer forward up to float rounding.
+
+    Shapes: ``(batch, in, L)`` -> ``(batch, out, L // 2)``.
+    """
+    first_tap, res_tap = _Tap(first), _Tap(residual.module)
+    w_pool = pool.to_logits.weight[:, :, 0].to(first_tap.dtype)
+    batch, _, length = x.shape
+    channels = w_pool.shape[0]
+    chunk = max(2, min(length, chunk_elements // channels) // 2 * 2)
+    out = None  # allocated at the first chunk, in its dtype (bfloat16 under autocast)
+    for b in range(batch):
+        xb = x[b]
+        for start in range(0, length, chunk):
+            stop = min(length, start + chunk)
+            y = first_tap(xb, start, stop)
+            y += res_tap(y, 0, stop - start)
+            even, odd = y[:, 0::2], y[:, 1::2]
+            first_weight = torch.sigmoid_(w_pool @ (even - odd))
+            if out is None:
+                out = y.new_empty(batch, channels, length // 2)
+            torch.lerp(odd, even, first_weight, out=out[b, :, start // 2 : stop // 2])
+    return out
+
+
+def enformer_stage_supported(stage: nn.Module) -> bool:
+    """Whether :func:`enformer_stage_inference` computes ``stage`` (a 3-layer Sequential)."""
+    if not isinstance(stage, nn.Sequential) or len(stage) != 3:
+        return False
+    first, residual, pool = stage
+    conv = first if isinstance(first, nn.Conv1d) else None
+    if isinstance(first, EnformerConvBlock):
+        conv = first[2]
+        if not first[0].affine or first[0].running_var is None:
+            return False
+    if any(m._forward_hooks or m._forward_pre_hooks for m in stage.modules()):
+        return False  # someone watches a layer (e.g. the first conv's activations)
+    return (
+        conv is not None
+        and conv.padding == "same"
+        and conv.kernel_size[0] % 2 == 1
+        and conv.stride[0] == 1
+        and conv.dilation[0] == 1
+        and conv.groups == 1
+        and conv.bias is not None
+        and isinstance(residual, Residual)
+        and isinstance(residual.module, EnformerConvBlock)
+        and residual.module[2].kernel_size[0] == 1
+        and isinstance(pool, AttentionPool1d)
+        and pool.pool_size == 2
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -322,7 +459,9 @@ def _relative_positional_features_cpu(
             "(3 basis functions x (symmetric + sign) halves)"
         )
     n = n_features // n_components
-    with torch.device("cpu"):  # a cached constant: never on the meta device
+    # a cached constant: never on the meta device, never an inference tensor (a first call under
+    # inference_mode must not break later calls with autograd)
+    with torch.device("cpu"), torch.inference_mode(False):
         distances = torch.arange(-seq_len + 1, seq_len, dtype=torch.float64)
         features = torch.cat(
             [
@@ -334,7 +473,7 @@ def _relative_positional_features_cpu(
         )
         if not symmetric:
             features = torch.cat([features, torch.sign(distances)[:, None] * features], dim=-1)
-    return features.float()
+        return features.float()
 
 
 def relative_positional_features(
@@ -363,6 +502,11 @@ def relative_shift(logits: torch.Tensor) -> torch.Tensor:
     ``out[..., i, j] = logits[..., i, (j - i) + T - 1]`` (distance = key - query).
     """
     t = logits.shape[-2]
+    if not torch.is_grad_enabled() and logits.is_contiguous():
+        # a strided view: row i starts at column T-1-i, rows T-2 apart (no index tensor, no copy)
+        stride = list(logits.stride())
+        stride[-2] -= 1
+        return logits.as_strided((*logits.shape[:-1], t), stride, logits.storage_offset() + t - 1)
     pos = torch.arange(t, device=logits.device)
     index = (pos[None, :] - pos[:, None] + t - 1).expand(*logits.shape[:-1], t)
     return logits.gather(-1, index)
@@ -440,6 +584,13 @@ class RelativeMultiHeadAttention(nn.Module):
         features = self.pos_dropout(features.to(device=x.device, dtype=x.dtype))
         rel_k = rearrange(self.to_rel_k(features), "m (h d) -> h m d", h=self.n_heads)
         rel_logits = relative_shift(torch.einsum("bhid,hmd->bhim", q + self.r_r_bias, rel_k))
+        if not self.training and not torch.is_grad_enabled():
+            # inference: the same arithmetic as SDPA's reference path, with the position logits
+            # added in place from the strided view (no mask copy)
+            logits = torch.matmul(q + self.r_w_bias, k.transpose(-1, -2))
+            logits += rel_logits
+            out = torch.matmul(logits.softmax(dim=-1), v)
+            return self.to_out(rearrange(out, "b h t d -> b t (h d)"))
         out = F.scaled_dot_product_attention(
             q + self.r_w_bias,
             k,

@@ -1,0 +1,135 @@
+"""Enformer's inference fast paths equal the layer-by-layer forward; bf16 autocast in predict."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from regzoo.errors import InputError
+from regzoo.inference import predict
+from regzoo.models import create
+from regzoo.models.layers.profile import (
+    AttentionPool1d,
+    enformer_stage_inference,
+    enformer_stage_supported,
+    relative_shift,
+)
+
+SMALL = {
+    "channels": 48,
+    "channels_divisible_by": 8,
+    "tower_blocks": 3,
+    "transformer_layers": 1,
+    "n_heads": 2,
+    "key_size": 8,
+    "n_rel_pos_features": 12,
+    "n_tasks_mouse": 3,
+}
+
+
+def _small_enformer(seq_len: int = 1024) -> torch.nn.Module:
+    torch.manual_seed(0)
+    model = create("enformer", seq_len=seq_len, n_tasks=5, **SMALL).eval()
+    with torch.no_grad():  # trained-looking BN statistics and non-zero output projections
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm1d):
+                module.running_mean.normal_(0, 0.5)
+                module.running_var.uniform_(0.5, 2.0)
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.normal_(0, 0.3)
+        for name, p in model.named_parameters():
+            if "to_out" in name or "to_logits" in name:
+                p.normal_(0, 0.2)
+    return model
+
+
+def _one_hot(n: int, length: int, seed: int = 1) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randint(0, 4, (n, length), generator=g)
+    return torch.nn.functional.one_hot(idx, 4).float().transpose(1, 2).contiguous()
+
+
+@pytest.mark.parametrize("chunk_elements", [48 * 16, 48 * 40, 10**7])
+def test_chunked_stages_equal_layer_by_layer(chunk_elements):
+    model = _small_enformer()
+    x = _one_hot(2, 1024)
+    with torch.inference_mode():
+        for stage in (model.stem, *model.conv_tower):
+            assert enformer_stage_supported(stage)
+            ref = stage(x)
+            got = enformer_stage_inference(*stage, x, chunk_elements=chunk_elements)
+            assert got.shape == ref.shape
+            torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-5 * ref.abs().max().item())
+            x = ref
+
+
+def test_fast_paths_equal_autograd_path_both_heads():
+    model = _small_enformer()
+    x = _one_hot(2, 1024)
+    ref = {k: v.detach() for k, v in model.forward_heads(x).items()}  # autograd: no fast path
+    with torch.inference_mode():
+        fast = model.forward_heads(x)
+    with torch.no_grad():
+        model.chunked_inference = False
+        slow = model.forward_heads(x)
+    for head in ref:
+        scale = ref[head].abs().max().item()
+        torch.testing.assert_close(fast[head], ref[head], rtol=1e-5, atol=1e-5 * scale)
+        torch.testing.assert_close(slow[head], ref[head], rtol=1e-5, atol=1e-5 * scale)
+    # the positional features cached under inference_mode still serve autograd
+    model.forward_heads(x)["human"].sum().backward()
+
+
+def test_training_mode_keeps_batch_statistics():
+    model = _small_enformer()
+    model.train()
+    before = model.stem[1].module[0].running_mean.clone()
+    with torch.no_grad():
+        model(_one_hot(2, 1024))
+    assert not torch.equal(before, model.stem[1].module[0].running_mean)
+
+
+def test_hooked_first_conv_sees_its_activations():
+    model = _small_enformer()
+    seen = []
+    handle = model.stem[0].register_forward_hook(lambda m, i, o: seen.append(o.shape))
+    with torch.inference_mode():
+        model(_one_hot(1, 1024))
+    handle.remove()
+    assert seen == [torch.Size([1, 24, 1024])]
+
+
+def test_attention_pool_equals_softmax_over_windows():
+    torch.manual_seed(0)
+    pool = AttentionPool1d(6, 2)
+    torch.nn.init.normal_(pool.to_logits.weight)
+    x = torch.randn(3, 6, 10)
+    logits = torch.einsum("oc,bcl->bol", pool.to_logits.weight[:, :, 0], x)
+    w = logits.reshape(3, 6, 5, 2).softmax(-1)
+    expected = (w * x.reshape(3, 6, 5, 2)).sum(-1)
+    torch.testing.assert_close(pool(x), expected)
+
+
+def test_relative_shift_view_equals_gather():
+    logits = torch.randn(2, 3, 7, 13)
+    with torch.enable_grad():
+        gathered = relative_shift(logits)
+    with torch.inference_mode():
+        viewed = relative_shift(logits)
+    assert torch.equal(gathered, viewed)
+    assert viewed[0, 0, 2, 5].item() == logits[0, 0, 2, 5 - 2 + 6].item()
+
+
+def test_predict_bf16_autocast_close_to_float32():
+    model = _small_enformer()
+    model.regzoo_task = {"task_type": "regression"}
+    x = _one_hot(3, 1024)
+    fp32 = predict(model, x, device="cpu")
+    bf16 = predict(model, x, device="cpu", autocast="bf16")
+    assert bf16.dtype == fp32.dtype and bf16.shape == fp32.shape
+    r = torch.corrcoef(
+        torch.stack([torch.from_numpy(fp32).flatten(), torch.from_numpy(bf16).flatten()])
+    )
+    assert 0.99 < r[0, 1].item() < 1.0  # close, and really computed in bfloat16
+    with pytest.raises(InputError, match="autocast"):
+        predict(model, x, device="cpu", autocast="fp8")
