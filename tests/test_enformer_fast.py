@@ -67,6 +67,7 @@ def test_fast_paths_equal_autograd_path_both_heads():
     model = _small_enformer()
     x = _one_hot(2, 1024)
     ref = {k: v.detach() for k, v in model.forward_heads(x).items()}  # autograd: no fast path
+    model.chunked_inference = True
     with torch.inference_mode():
         fast = model.forward_heads(x)
     with torch.no_grad():
@@ -91,6 +92,7 @@ def test_training_mode_keeps_batch_statistics():
 
 def test_hooked_first_conv_sees_its_activations():
     model = _small_enformer()
+    model.chunked_inference = True
     seen = []
     handle = model.stem[0].register_forward_hook(lambda m, i, o: seen.append(o.shape))
     with torch.inference_mode():
@@ -122,6 +124,7 @@ def test_relative_shift_view_equals_gather():
 
 def test_predict_bf16_autocast_close_to_float32():
     model = _small_enformer()
+    model.chunked_inference = True  # the chunked stages under autocast too
     model.regzoo_task = {"task_type": "regression"}
     x = _one_hot(3, 1024)
     fp32 = predict(model, x, device="cpu")

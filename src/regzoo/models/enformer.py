@@ -240,9 +240,11 @@ class Enformer(nn.Module):
         x = self.transformer(self._conv_stages(x))
         return self.final_pointwise(self.crop_final(x))
 
-    #: CPU inference (eval mode, no autograd) runs the stem and tower stages in length chunks
-    #: (``layers.profile.enformer_stage_inference``); ``False`` = always layer by layer.
-    chunked_inference = True
+    #: ``True``: CPU inference (eval mode, no autograd) runs the stem and tower stages in length
+    #: chunks (``layers.profile.enformer_stage_inference``: less CPU work on one thread, but
+    #: slower wall time with 2 threads on a shared 2-core CPU, where its many small parallel
+    #: regions wait on descheduled threads; see benchmarks/README.md). Off by default.
+    chunked_inference = False
 
     def _conv_stages(self, x: torch.Tensor) -> torch.Tensor:
         if (
