@@ -2,7 +2,8 @@
 
 ``fit_planted(model, task, epochs, lr)`` trains any scalar-output model on a binary
 :class:`~regzoo.data.task.TaskData` (e.g. ``planted_motif_task``) with Adam and
-BCE-with-logits, and returns the test-set AUROC.
+BCE-with-logits, and returns the test-set AUROC. ``run_cli(capsys, monkeypatch, *args)`` runs the
+``regzoo`` entry point in this process and returns ``(exit code, stdout, stderr)``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,22 @@ from torch.utils.data import Dataset
 from torchmetrics.functional.classification import binary_auroc
 
 from regzoo.data.task import TaskData
+
+
+def run_cli(capsys, monkeypatch, *args: str) -> tuple[int, str, str]:
+    """``regzoo ARGS`` through :func:`regzoo.cli.main` -> ``(exit code, stdout, stderr)``."""
+    import sys
+
+    from regzoo.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["regzoo", *args])
+    try:
+        main()
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
 
 
 def dataset_tensors(dataset: Dataset) -> tuple[torch.Tensor, torch.Tensor]:

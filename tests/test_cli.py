@@ -9,20 +9,12 @@ import sys
 import pandas as pd
 import pytest
 
-from regzoo.cli import main
+from _zoo_helpers import run_cli
 
 TINY = "promoters-tiny"
 
 
-def run(capsys, monkeypatch, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["regzoo", *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code if isinstance(exit_.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+run = run_cli  # regzoo ARGS in this process -> (code, stdout, stderr)
 
 
 def test_help_is_complete(capsys, monkeypatch):

@@ -19,7 +19,8 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from safetensors.numpy import load_file
 
-from regzoo.cli import DEFAULT_CHECKPOINT_EVERY, main
+from _zoo_helpers import run_cli
+from regzoo.cli import DEFAULT_CHECKPOINT_EVERY
 from regzoo.train import train_model
 from regzoo.train.fit import DEFAULT_CHECKPOINT_EVERY as FIT_DEFAULT
 from regzoo.train.fit import checkpoint_info
@@ -44,15 +45,7 @@ TRAIN = [
 ]
 
 
-def run(capsys, monkeypatch, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["regzoo", *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code if isinstance(exit_.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+run = run_cli  # regzoo ARGS in this process -> (code, stdout, stderr)
 
 
 def regzoo(*args: str, **kwargs) -> subprocess.Popen:
