@@ -85,12 +85,13 @@ def _one_hot_dtype(dtype) -> np.dtype:
     return dt
 
 
-def _tables(dt: np.dtype) -> tuple[np.ndarray, None]:
-    """Lookup table from ASCII bytes to one-hot columns of ``dt``, as single wide elements.
+def _tables(dt: np.dtype) -> tuple[np.ndarray, np.ndarray | None]:
+    """Lookup tables from ASCII bytes to one-hot columns of ``dt``, as single wide elements.
 
     ``per_base[b]`` holds the 4 values of byte ``b`` (4 x itemsize bytes: uint32, uint64 or
-    complex128, so that a gather copies one element per base). Bytes that are not IUPAC codes
-    map to all-0xFF bytes, which no valid one-hot value contains (checked after each gather).
+    complex128, so that a gather copies one element per base); ``pairs[b0 | b1 << 8]`` (1-byte
+    dtypes only) holds two bases in one uint64. Bytes that are not IUPAC codes map to all-0xFF
+    bytes, which no valid one-hot value contains (checked after each gather).
     """
     if dt.name in _TABLES:
         return _TABLES[dt.name]
@@ -101,8 +102,12 @@ def _tables(dt: np.dtype) -> tuple[np.ndarray, None]:
     raw[_CODE_TABLE == _INVALID] = 0xFF
     wide = {4: np.uint32, 8: np.uint64, 16: np.complex128}.get(raw.shape[1])
     per_base = raw.view(wide).ravel() if wide else raw  # float64: (256, 32) bytes
-    _TABLES[dt.name] = (per_base, None)
-    return per_base, None
+    pairs = None
+    if dt.itemsize == 1:
+        lo = per_base.astype(np.uint64)
+        pairs = (lo[:, None] << np.uint64(32) | lo[None, :]).ravel()  # [b0 | b1 << 8]
+    _TABLES[dt.name] = (per_base, pairs)
+    return per_base, pairs
 
 
 def _gather(table: np.ndarray, index: np.ndarray, out: np.ndarray) -> bool:
@@ -135,16 +140,15 @@ def one_hot(seq: str | bytes | np.ndarray, name: str = "sequence", dtype=np.floa
 
     Returns:
         array of shape ``(4, L)``, rows A, C, G, T; N and other IUPAC codes are all-zero columns.
-        For float dtypes it is the transposed view of a C-contiguous ``(L, 4)`` array (as
-        before; use ``np.ascontiguousarray`` where row-contiguous memory is needed); for the
-        1-byte dtypes it is C-contiguous ``(4, L)``.
+        It is the transposed view of a C-contiguous ``(L, 4)`` array (as before; use
+        ``np.ascontiguousarray`` where row-contiguous memory is needed).
 
     Raises:
         InputError: on a character that is not an IUPAC nucleotide code (its position named).
 
-    Speed: float dtypes: one gather per base from a 256-entry table of whole one-hot columns, in
-    cache-sized chunks, instead of encoding to codes first; 1-byte dtypes: four vectorised
-    compares per chunk writing the rows directly (see ``benchmarks/bench_loader.py``).
+    Speed: one gather per base from a 256-entry table of whole one-hot columns (two bases per
+    gather from a 65,536-entry table for 1-byte dtypes), in cache-sized chunks, instead of
+    encoding to codes first (see ``benchmarks/bench_loader.py``).
 
     >>> one_hot("ACgN")[:, 2]
     array([0., 0., 1., 0.], dtype=float32)
@@ -157,51 +161,21 @@ def one_hot(seq: str | bytes | np.ndarray, name: str = "sequence", dtype=np.floa
     else:
         raw = np.ascontiguousarray(seq, dtype=np.uint8).reshape(-1)
     n = len(raw)
-    if dt.itemsize == 1:
-        return _one_hot_bytes(raw, dt, name)
-    per_base, _ = _tables(dt)
-    out = np.empty((n,) + per_base.shape[1:], dtype=per_base.dtype)
-    if not _gather(per_base, raw, out):
+    per_base, pairs = _tables(dt)
+    if pairs is not None:
+        out = np.empty((n + 1) // 2, dtype=np.uint64)
+        ok = _gather(pairs, raw[: n - n % 2].view(np.uint16), out[: n // 2])
+        if ok and n % 2:
+            out[-1] = np.uint64(per_base[raw[-1]])
+            ok = int(per_base[raw[-1]]) != 0xFFFFFFFF
+        flat = out.view(dt)[: 4 * n]
+    else:
+        out = np.empty((n,) + per_base.shape[1:], dtype=per_base.dtype)
+        ok = _gather(per_base, raw, out)
+        flat = out.view(dt)
+    if not ok:
         encode(raw, name)  # raises the error naming the first invalid character
-    return out.view(dt).reshape(n, 4).T
-
-
-_COMPARE_CHUNK = 1 << 16  # bases per step of the 1-byte path (its buffers stay in cache)
-
-
-def _one_hot_bytes(raw: np.ndarray, dt: np.dtype, name: str) -> np.ndarray:
-    """1-byte dtypes: C-contiguous ``(4, L)`` rows written directly by four vectorised compares
-    of the bytes with A, C, G, T (no gather). A chunk whose rows do not account for every base
-    is compared again upper-cased (soft-masked sequence), and if still short (N, other IUPAC
-    codes, U, or an invalid byte) redone through the code table, which finds invalid bytes."""
-    n = len(raw)
-    out = np.empty((4, n), dtype=dt)
-    flags = out.view(np.bool_)
-    upper = np.empty(min(n, _COMPARE_CHUNK), dtype=np.uint8)
-    for lo in range(0, n, _COMPARE_CHUNK):
-        part = raw[lo : lo + _COMPARE_CHUNK]
-        hi = lo + len(part)
-        if _compare_rows(part, flags[:, lo:hi]) < len(part):  # lower case? compare again
-            u = upper[: len(part)]
-            np.bitwise_and(part, 0xDF, out=u)  # clears the lower-case bit: a -> A
-            if _compare_rows(u, flags[:, lo:hi]) < len(part):
-                codes = _CODE_TABLE[part]
-                if (codes == _INVALID).any():
-                    encode(raw, name)  # raises the error naming the first invalid character
-                np.equal(codes[None, :], _ACGT_CODES[:, None], out=flags[:, lo:hi])
-    return out
-
-
-_ACGT_CODES = np.arange(4, dtype=np.uint8)
-
-
-def _compare_rows(part: np.ndarray, rows: np.ndarray) -> int:
-    """``rows[k] = part == b"ACGT"[k]``; returns how many bases were A, C, G or T."""
-    count = 0
-    for k, letter in enumerate(b"ACGT"):
-        np.equal(part, letter, out=rows[k])
-        count += np.count_nonzero(rows[k])
-    return count
+    return flat.reshape(n, 4).T
 
 
 def encode_batch(seqs: Sequence[str | bytes], name: str = "sequences") -> np.ndarray:
