@@ -68,6 +68,19 @@ def test_budget_stops_training(planted):
     )
     assert result.stopped_by == "budget"
     assert result.epochs < 1000
+    # a budget that cuts the last allowed epoch short is still the budget, not max_epochs
+    larger = planted_motif_task(n_train=3000, n_valid=100, n_test=100, seq_len=100, seed=0)
+    cut = train_model(
+        "danq",
+        larger,
+        seed=0,
+        model_args={"compact": True},
+        max_epochs=1,
+        batch_size=8,
+        budget_minutes=0.01,
+        progress=False,
+    )
+    assert cut.stopped_by == "budget"
 
 
 def test_metrics_known_answers():

@@ -333,6 +333,17 @@ def _logged_rows(out_dir: Path, resume_state: dict[str, Any]) -> list[dict[str, 
     return rows
 
 
+def _budget_spent(trainer: L.Trainer) -> bool:
+    """Whether Lightning's wall-clock timer (``max_time``, from ``budget_minutes``) ran out."""
+    from lightning.pytorch.callbacks import Timer
+
+    for callback in trainer.callbacks:
+        if isinstance(callback, Timer):
+            remaining = callback.time_remaining()
+            return remaining is not None and remaining <= 0
+    return False
+
+
 def last_checkpoint(checkpoint_dir: str | Path) -> Path | None:
     """``checkpoint_dir/last.ckpt`` if an interrupted run left one there, else None."""
     path = Path(checkpoint_dir) / LAST
@@ -577,8 +588,8 @@ def fit(
     epochs = trainer.current_epoch
     if early.stopped_epoch > 0:
         stopped_by = "early_stopping"
-    elif epochs < max_epochs:
-        stopped_by = "budget"
+    elif epochs < max_epochs or _budget_spent(trainer):
+        stopped_by = "budget"  # also when the budget cut the last allowed epoch short
     else:
         stopped_by = "max_epochs"
     model = module.model.cpu().eval()
