@@ -759,10 +759,10 @@ def _train_one(
     options = _run_options(model, spec, model_args, fit_args, seed)
     if resume:
         _check_same_options(ckpt_dir / RUN_OPTIONS, options)
-    elif rank0:
+    data = data or load_data(spec)  # bad input is refused before anything is written
+    if rank0 and not resume:
         ckpt_dir.mkdir(parents=True, exist_ok=True)
         _write_atomic(ckpt_dir / RUN_OPTIONS, json.dumps(options, indent=2) + "\n")
-    data = data or load_data(spec)
     served = for_output(data, card(model).output)
     if served is not data and rank0:
         err_console.print(
