@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pytest
 import torch
 
-from regzoo.cli import main
+from _zoo_helpers import run_cli
 from regzoo.models import create
 from regzoo.saved import save_model
 
@@ -17,15 +15,7 @@ rng = np.random.default_rng(0)
 CHR = "".join(rng.choice(list("ACGT"), 400))
 
 
-def run(capsys, monkeypatch, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["regzoo", *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+run = run_cli  # regzoo ARGS in this process -> (code, stdout, stderr)
 
 
 @pytest.fixture(scope="module")

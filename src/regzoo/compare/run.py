@@ -262,10 +262,10 @@ def run_one(
         primary, mode = PRIMARY_METRIC[task.task_type]
         fit_args, result.recipe = settings.fit_args_for(name)
         lrs = settings.lr_grid or (fit_args["lr"],)
+        lr_dirs = [run_dir] if len(lrs) == 1 else [run_dir / f"lr{lr:g}" for lr in lrs]
         fitted, best_value = None, None
         with PeakMemory() as memory:
-            for lr in lrs:
-                lr_dir = run_dir if len(lrs) == 1 else run_dir / f"lr{lr:g}"
+            for lr, lr_dir in zip(lrs, lr_dirs, strict=True):
                 checkpoints = lr_dir / "checkpoints"
                 candidate = train_model(
                     name,
@@ -317,10 +317,8 @@ def run_one(
             {"valid": valid, "test": result.metrics},
         )
         atomic.save_npz(run_dir / "predictions.npz", preds=preds, targets=targets)
-        for lr in lrs:
-            remove_checkpoints(
-                (run_dir if len(lrs) == 1 else run_dir / f"lr{lr:g}") / "checkpoints"
-            )
+        for lr_dir in lr_dirs:
+            remove_checkpoints(lr_dir / "checkpoints")
         result.status = "ok"
     except (KeyboardInterrupt, SystemExit):
         raise
@@ -380,6 +378,30 @@ class Worker:
     slot: int = 0
 
 
+def _spawn(target, args_file: Path, args: Any):
+    """Start ``target(str(args_file))`` in a fresh process ("spawn"), its arguments pickled to
+    ``args_file`` (the task may be large; a file makes the start quick).
+
+    The child must never see Ctrl-C (a KeyboardInterrupt half-way through its start-up prints a
+    traceback): SIGINT is ignored while it is spawned, and an ignored signal stays ignored in
+    the new interpreter. The parent alone handles Ctrl-C and stops the child; it ignores Ctrl-C
+    only for the moments the start takes."""
+    import multiprocessing as mp
+    import pickle
+
+    with open(args_file, "wb") as fh:
+        pickle.dump(args, fh)
+    process = mp.get_context("spawn").Process(target=target, args=(str(args_file),))
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
+    try:
+        process.start()
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
+    return process
+
+
 def start_worker(
     name: str,
     task: TaskData,
@@ -394,29 +416,17 @@ def start_worker(
 ) -> Worker:
     """Start :func:`run_one` in a fresh process ("spawn": nothing is shared with this one),
     with ``threads`` CPU threads (0: torch's default) and only GPU ``gpu`` visible (None: all)."""
-    import multiprocessing as mp
-    import pickle
-
     (run_dir / RESULT).unlink(missing_ok=True)
     args_file = run_dir / ".worker-args.pkl"
-    with open(args_file, "wb") as fh:
-        pickle.dump(((name, task, seed, settings, run_dir, task_fp, progress), threads), fh)
-    process = mp.get_context("spawn").Process(target=_worker, args=(str(args_file),))
-    # The worker must never see Ctrl-C (a KeyboardInterrupt half-way through its start-up prints
-    # a traceback): SIGINT is ignored while it is spawned, and an ignored signal stays ignored
-    # in the new interpreter. The parent alone handles Ctrl-C and stops the worker. Starting is
-    # quick (the arguments go through the file), so the parent ignores Ctrl-C only for moments.
     # The environment is inherited at start, which is how the worker sees only its GPU.
-    main_thread = threading.current_thread() is threading.main_thread()
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
     try:
         if gpu is not None:
             os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
-        process.start()
+        process = _spawn(
+            _worker, args_file, ((name, task, seed, settings, run_dir, task_fp, progress), threads)
+        )
     finally:
-        if main_thread:
-            signal.signal(signal.SIGINT, previous)
         if gpu is not None:
             if visible is None:
                 os.environ.pop("CUDA_VISIBLE_DEVICES", None)
@@ -524,21 +534,9 @@ def estimate_costs(
 ) -> dict[str, float]:
     """:func:`step_seconds` of each architecture, measured in a worker process (a model that
     crashes or exhausts memory must not take this process with it). Unmeasured: ``inf``."""
-    import multiprocessing as mp
-    import pickle
-
     args_file, out_file = folder / ".cost-args.pkl", folder / ".costs.json"
     out_file.unlink(missing_ok=True)
-    with open(args_file, "wb") as fh:
-        pickle.dump((names, task, settings, threads, str(out_file)), fh)
-    process = mp.get_context("spawn").Process(target=_cost_worker, args=(str(args_file),))
-    main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
-    try:
-        process.start()
-    finally:
-        if main_thread:
-            signal.signal(signal.SIGINT, previous)
+    process = _spawn(_cost_worker, args_file, (names, task, settings, threads, str(out_file)))
     try:
         process.join(timeout=300)
     finally:
