@@ -16,7 +16,12 @@ imported as ``bench_peers.py`` does (stand-ins for ``transformers``, ``polars``,
 Usage::
 
     python benchmarks/bench_enformer_full.py [--quick] [--threads 2] [--repeats 3] [--no-rss]
-        [--out results.json]
+        [--device cpu|cuda] [--out results.json]
+
+``--device cuda``: both models on the GPU, strict fp32 (TF32 off for matmuls and convolutions, so
+that the equality check means what it says), each timed call between ``torch.cuda.synchronize``;
+bf16 autocast timed for both models; peak GPU memory of one forward of each
+(``torch.cuda.max_memory_allocated``, weights included) instead of RSS.
 
 ``--quick``: 49,152 bp (384 bins -> 224 after the crop), for a smoke run. At full size the two
 models, one state dict and the activations take about 8 GB. On a shared CPU the absolute times
@@ -73,10 +78,30 @@ def run_theirs(model, x_theirs):
     return {k: v.transpose(1, 2) for k, v in out.items()}
 
 
+def _sync() -> None:
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
 def timed(fn) -> tuple[float, object]:
+    _sync()
     start = time.perf_counter()
     out = fn()
+    _sync()
     return time.perf_counter() - start, out
+
+
+def gpu_peaks(ours, theirs, x_ours, x_theirs, dtype) -> dict[str, float]:
+    """Peak GPU memory (GB) of one forward of each model, weights included."""
+    peaks = {}
+    for name, fn in (("regzoo", lambda: run_ours(ours, x_ours)),
+                     ("enformer-pytorch", lambda: run_theirs(theirs, x_theirs))):  # fmt: skip
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dtype == "bf16"):
+            fn()
+        peaks[name] = torch.cuda.max_memory_allocated() / 2**30
+    return peaks
 
 
 def pearson(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -138,6 +163,9 @@ def main() -> None:
     ap.add_argument("--no-bf16", action="store_true")
     ap.add_argument("--no-rss", action="store_true")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument(
+        "--device", default="cpu", help="cpu or cuda (on cuda: strict fp32, TF32 off; GPU memory)"
+    )
     ap.add_argument("--rss-child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     seq_len = args.seq_len or (QUICK_LEN if args.quick else FULL_LEN)
@@ -145,6 +173,11 @@ def main() -> None:
         rss_child(args.rss_child, seq_len, args.threads)
         return
     torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    if device.type == "cuda":  # fp32 means fp32: the equality check needs it
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        args.no_rss = True  # GPU memory instead, below
     notes: list[str] = []
     Enformer = import_enformer_pytorch(notes)
     if Enformer is None:
@@ -165,8 +198,9 @@ def main() -> None:
         path = Path(tmp) / "enformer_pytorch.pt"
         torch.save(theirs.state_dict(), path)
         ours, _ = import_enformer(path, seq_len=seq_len, **hp)
-    ours.eval()
-    x_theirs = one_hot(seq_len)
+    ours.eval().to(device)
+    theirs.to(device)
+    x_theirs = one_hot(seq_len).to(device)
     x_ours = x_theirs.transpose(1, 2).contiguous()
 
     times: dict[str, list[float]] = {"regzoo": [], "enformer-pytorch": []}
@@ -191,16 +225,27 @@ def main() -> None:
             ):
                 dt, _ = timed(fn)
                 times[name].append(dt)
-                print(f"  {name:17s} run {i + 1}: {dt:.2f} s", flush=True)
+                print(f"  {name:17s} run {i + 1}: {dt:.3f} s", flush=True)
+        gpu = {}
+        if device.type == "cuda":
+            gpu["peak_gb_fp32"] = gpu_peaks(ours, theirs, x_ours, x_theirs, "fp32")
+            gpu["peak_gb_bf16"] = gpu_peaks(ours, theirs, x_ours, x_theirs, "bf16")
+            theirs_bf16 = []
+            with torch.autocast("cuda", dtype=torch.bfloat16):
+                timed(lambda: run_theirs(theirs, x_theirs))
+                for _ in range(args.repeats):
+                    theirs_bf16.append(timed(lambda: run_theirs(theirs, x_theirs))[0])
+            gpu["enformer-pytorch_bf16_median_s"] = statistics.median(theirs_bf16)
+            print(f"gpu: {gpu}", flush=True)
         theirs = out_t = None  # free the peer before the bf16 runs
         bf16 = {}
         if not args.no_bf16:
             bf16_times = []
             for i in range(max(2, args.repeats - 1)):
-                with torch.autocast("cpu", dtype=torch.bfloat16):
+                with torch.autocast(device.type, dtype=torch.bfloat16):
                     dt, out_b = timed(lambda: run_ours(ours, x_ours))
                 bf16_times.append(dt)
-                print(f"  regzoo bf16 run {i + 1}: {dt:.2f} s", flush=True)
+                print(f"  regzoo bf16 run {i + 1}: {dt:.3f} s", flush=True)
             bf16 = {
                 "median_s": statistics.median(bf16_times[1:]),
                 "times_s": bf16_times,
@@ -226,6 +271,8 @@ def main() -> None:
     result = {
         "seq_len": seq_len,
         "threads": args.threads,
+        "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
+        "gpu": gpu,
         "torch": torch.__version__,
         "machine": platform.processor() or platform.machine(),
         "max_abs_diff_rel": diffs,
@@ -237,8 +284,9 @@ def main() -> None:
         "notes": notes,
     }
     print(
-        f"\n{seq_len:,} bp, batch 1, fp32, {args.threads} threads: regzoo {med['regzoo']:.2f} s, "
-        f"enformer-pytorch {med['enformer-pytorch']:.2f} s -> {result['ratio_theirs_over_ours']:.2f}x"
+        f"\n{seq_len:,} bp, batch 1, fp32, {result['device']}, {args.threads} threads: regzoo "
+        f"{med['regzoo']:.3f} s, enformer-pytorch {med['enformer-pytorch']:.3f} s -> "
+        f"{result['ratio_theirs_over_ours']:.2f}x"
     )
     if bf16:
         print(

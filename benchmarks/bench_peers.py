@@ -108,7 +108,13 @@ def _stub_transformers() -> None:
 
 
 def import_enformer_pytorch(notes: list[str]):
+    """enformer_pytorch.Enformer, with stand-ins for what its model code does not need.
+
+    ``REGZOO_BENCH_STUB_TRANSFORMERS=1`` uses the ``transformers`` stand-in even where a (newer,
+    incompatible) transformers is installed: enformer-pytorch 0.8.12 pins transformers 4.56.2."""
     try:
+        if os.environ.get("REGZOO_BENCH_STUB_TRANSFORMERS") == "1":
+            raise ImportError("stand-in asked for")
         import transformers  # noqa: F401
     except Exception:  # noqa: BLE001
         _stub_transformers()

@@ -28,7 +28,7 @@ central 200 bp (1,024 features, standardised on train); C chosen among 0.001, 0.
 validation AUROC; TFs without a positive training window predict a constant.
 
 Usage (about 25-30 minutes on a contended 2-core CPU with the defaults; ``--quick``: 1 epoch and a
-1-minute budget per model, a smoke run)::
+1-minute budget per model, a smoke run; ``--published``: the published widths, for a GPU)::
 
     python benchmarks/validate_yeast_tfs.py ../shared/data/yeast_r64 [--out runs/yeast_tfs] [--quick]
 
@@ -94,7 +94,7 @@ def train_cli(model: str, data: Path, exclude: Path, out: Path, args) -> dict:
         "--valid-chroms", VALID, "--test-chroms", TEST, "--rc-augment",
         "--max-epochs", str(args.max_epochs), "--budget-minutes", str(args.budget_minutes),
         "--batch-size", str(args.batch_size), "--lr", str(args.lr), "--seed", "0",
-    ]  # fmt: skip
+    ] + (["--published"] if args.published else [])  # fmt: skip
     print("$ " + " ".join(cmd), file=sys.stderr)
     log = open(out / f"{model}.log", "w")  # noqa: SIM115 - closed below
     # Peak RSS through GNU time: a child forked from this (large) process inherits its RSS in
@@ -265,6 +265,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument(
+        "--published", action="store_true", help="published model widths (a GPU), not compact"
+    )
     parser.add_argument("--quick", action="store_true", help="1 epoch, 1-minute budget each")
     args = parser.parse_args(argv)
     if args.quick:
