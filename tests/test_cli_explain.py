@@ -53,6 +53,41 @@ def test_explain_fasta_and_regions(capsys, monkeypatch, tmp_path, model_dir, inp
         assert npz["attributions"].shape == (2, 4, SEQ_LEN)
 
 
+def test_explain_regions_write_a_contribution_bigwig(capsys, monkeypatch, tmp_path, model_dir):
+    """Per-base attribution of the base present, at genome coordinates: overlapping windows are
+    averaged, bases past the chromosome end are left out, the rest read back exactly."""
+    import pyBigWig
+
+    genome = tmp_path / "g.fa"
+    genome.write_text(">chr1\n" + CHR + "\n>chr2\n" + CHR[:100] + "\n")
+    bed = tmp_path / "r.bed"  # windows chr1:70-130, chr1:100-160 (overlap 100-130), chr2:70-130
+    bed.write_text("chr1\t90\t110\ta\nchr1\t120\t140\tb\nchr2\t95\t105\tc\n")
+    code, _, err = run(capsys, monkeypatch, "explain", str(model_dir), "--genome", str(genome),
+                       "--regions", str(bed), "--method", "ixg", "--out", str(tmp_path / "e"))  # fmt: skip
+    assert code == 0, err
+    assert (
+        "attributions.bw (120 bp)" in err and "30 bases" in err and "past a chromosome end" in err
+    )
+    with np.load(tmp_path / "e" / "attributions.npz") as npz:
+        contrib = (npz["attributions"] * npz["one_hot"]).sum(1)
+    assert np.abs(contrib).max() > 0
+    bw = pyBigWig.open(str(tmp_path / "e" / "attributions.bw"))
+    try:
+        assert bw.chroms() == {"chr1": 400, "chr2": 100}
+        got = np.array(bw.values("chr1", 70, 160))
+        want = np.zeros(90)
+        want[:60] += contrib[0]
+        want[30:] += contrib[1]
+        want[30:60] /= 2
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+        assert np.isnan(bw.values("chr1", 69, 70)[0]) and np.isnan(bw.values("chr1", 160, 161)[0])
+        np.testing.assert_allclose(
+            bw.values("chr2", 70, 100), contrib[2, :30], rtol=1e-5, atol=1e-7
+        )
+    finally:
+        bw.close()
+
+
 def test_explain_errors(capsys, monkeypatch, tmp_path, model_dir, inputs):
     fasta, genome, bed = inputs
     code, _, err = run(capsys, monkeypatch, "explain", str(model_dir), "--fasta", str(fasta),
@@ -60,6 +95,11 @@ def test_explain_errors(capsys, monkeypatch, tmp_path, model_dir, inputs):
     assert code == 2 and "unknown --method 'magic'" in err
     code, _, err = run(capsys, monkeypatch, "explain", str(model_dir), "--out", str(tmp_path))
     assert code == 2 and "exactly one of --fasta" in err
+    code, _, err = run(capsys, monkeypatch, "explain", str(model_dir), "--fasta", str(fasta),
+                       "--max-seqs", "3", "--out", str(tmp_path / "m"))  # fmt: skip
+    assert code == 0 and "has 15 sequences; using the first 3 (--max-seqs)" in err
+    with np.load(tmp_path / "m" / "attributions.npz") as npz:
+        assert npz["attributions"].shape == (3, 4, SEQ_LEN)
 
 
 def test_motifs(capsys, monkeypatch, tmp_path, model_dir, inputs):

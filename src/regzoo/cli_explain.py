@@ -50,8 +50,11 @@ def _bins(value: str | None) -> tuple[int, int] | None:
     return a, b
 
 
-def _read_regions(path: Path, genome, seq_len: int) -> tuple[list[str], list[str]]:
-    names, seqs = [], []
+def _read_regions(path: Path, genome, seq_len: int):
+    """Windows of ``seq_len`` centred on each BED region: ``(names, seqs, coords)``, ``coords``
+    ``[(chrom, window_start)]``. Bases past a chromosome end are N (counted in
+    ``genome.padded_bases`` and reported by the caller)."""
+    names, seqs, coords = [], [], []
     with open(path) as fh:
         for k, line in enumerate(fh, 1):
             if not line.strip() or line.startswith(("#", "track", "browser")):
@@ -68,13 +71,16 @@ def _read_regions(path: Path, genome, seq_len: int) -> tuple[list[str], list[str
             lo = centre - seq_len // 2
             seqs.append(genome.fetch(fields[0], lo, lo + seq_len, warn=False))
             names.append(fields[3] if len(fields) > 3 else f"{fields[0]}:{start}-{end}")
+            coords.append((fields[0], lo))
     if not seqs:
         raise InputError(f"{path}: no regions")
-    return names, seqs
+    return names, seqs, coords
 
 
 def _inputs(model, fasta, table, seq_col, genome, regions, max_seqs):
-    """``(names, codes (N, L))`` from exactly one of --fasta, --table, --genome + --regions."""
+    """``(names, codes (N, L), coords)`` from exactly one of --fasta, --table, --genome +
+    --regions; ``coords`` (``[(chrom, window_start)]`` and the chromosome sizes) only for
+    --regions, else None. Prints what was left out (--max-seqs) or padded (chromosome ends)."""
     from regzoo.data import tables
     from regzoo.data.genome import Genome
 
@@ -82,17 +88,73 @@ def _inputs(model, fasta, table, seq_col, genome, regions, max_seqs):
     if len(given) != 1:
         raise RegzooError("give exactly one of --fasta, --table or --genome with --regions")
     seq_len = int(model.regzoo_task.get("seq_len") or model.regzoo_config["seq_len"])
+    coords = None
     if regions is not None:
         if genome is None:
             raise RegzooError("--regions needs --genome")
-        names, seqs = _read_regions(regions, Genome(genome), seq_len)
+        fa = Genome(genome)
+        names, seqs, windows = _read_regions(regions, fa, seq_len)
+        coords = (windows[:max_seqs], dict(fa.chrom_sizes))
+        if fa.padded_bases:
+            err_console.print(
+                f"note: {fa.padded_bases} bases of the {seq_len}-bp windows lie past a "
+                "chromosome end; they are N (all-zero input) and get no attribution track"
+            )
         source = regions
     else:
         source = fasta or table
         names, seqs = tables.read_sequences(source, seq_col)
+    if len(seqs) > max_seqs:
+        err_console.print(
+            f"note: {source} has {len(seqs)} sequences; using the first {max_seqs} (--max-seqs)"
+        )
     names, seqs = names[:max_seqs], seqs[:max_seqs]
     codes, _ = tables.fit_sequences(seqs, seq_len, source=str(source))
-    return names, codes
+    return names, codes, coords
+
+
+def write_contribution_bigwig(path: Path, coords, contrib: np.ndarray) -> int:
+    """Per-base contributions of genome windows as one bigWig; returns the bases written.
+
+    ``coords`` is ``([(chrom, window_start)], {chrom: size})`` and ``contrib`` ``(N, L)``: the
+    attribution of the base present (attributions x one-hot summed over A, C, G, T). Where windows
+    overlap, a base gets the mean of the windows covering it; bases past a chromosome end are left
+    out. Chromosomes in the genome's order, windows sorted by start."""
+    import pyBigWig
+
+    windows, sizes = coords
+    seq_len = contrib.shape[1]
+    bw = pyBigWig.open(str(path), "w")
+    if bw is None:
+        raise InputError(f"{path}: cannot open for writing a bigWig")
+    written = 0
+    try:
+        bw.addHeader([(name, int(size)) for name, size in sizes.items()])
+        by_chrom: dict[str, list[int]] = {}
+        for i, (chrom, _lo) in enumerate(windows):
+            by_chrom.setdefault(chrom, []).append(i)
+        for chrom in (c for c in sizes if c in by_chrom):
+            rows = sorted(by_chrom[chrom], key=lambda i: windows[i][1])
+            k = 0
+            while k < len(rows):  # one cluster of overlapping windows at a time
+                a, b, j = windows[rows[k]][1], windows[rows[k]][1] + seq_len, k + 1
+                while j < len(rows) and windows[rows[j]][1] < b:
+                    b = max(b, windows[rows[j]][1] + seq_len)
+                    j += 1
+                total, count = np.zeros(b - a), np.zeros(b - a)
+                for i in rows[k:j]:
+                    off = windows[i][1] - a
+                    total[off : off + seq_len] += contrib[i]
+                    count[off : off + seq_len] += 1
+                lo, hi = max(a, 0), min(b, int(sizes[chrom]))
+                if hi > lo:
+                    values = total[lo - a : hi - a] / count[lo - a : hi - a]
+                    bw.addEntries(chrom, int(lo), values=values.tolist(), span=1, step=1)
+                    written += hi - lo
+                k = j
+    finally:
+        bw.close()
+    return written
 
 
 def _top_logos(codes, attributions, names, n=5, width=60):
@@ -144,7 +206,7 @@ def explain_cmd(
     if method not in ("ism", *METHODS):
         raise InputError(f"unknown --method {method!r}; valid: ism, {', '.join(METHODS)}")
     model = load(model_dir)
-    names, codes = _inputs(model, fasta, table, seq_col, genome, regions, max_seqs)
+    names, codes, coords = _inputs(model, fasta, table, seq_col, genome, regions, max_seqs)
     kwargs = {"rc_average": True} if (rc_average and method == "ism") else {}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -158,7 +220,13 @@ def explain_cmd(
                         one_hot=codes_to_one_hot(codes), names=np.array(names))  # fmt: skip
     write_report(out / "report.html", f"regzoo explain: {model_dir} ({method})",
                  sequences=_top_logos(codes, attr, names), notes=notes)  # fmt: skip
-    err_console.print(f"wrote {out / 'attributions.npz'} ({len(names)} sequences) and report.html")
+    wrote = f"wrote {out / 'attributions.npz'} ({len(names)} sequences), report.html"
+    if coords is not None:
+        contrib = (codes_to_one_hot(codes) * attr).sum(1)
+        with atomic.atomic_path(out / "attributions.bw") as tmp:
+            n_bp = write_contribution_bigwig(tmp, coords, contrib)
+        wrote += f" and attributions.bw ({n_bp:,} bp)"
+    err_console.print(wrote)
 
 
 @app.command("motifs")
@@ -194,7 +262,7 @@ def motifs_cmd(
     from regzoo.saved import load
 
     model = load(model_dir)
-    _, codes = _inputs(model, fasta, table, seq_col, genome, regions, max_seqs)
+    _, codes, _ = _inputs(model, fasta, table, seq_col, genome, regions, max_seqs)
     filters = filter_motifs(model, codes, batch_size=batch_size, device=device)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
