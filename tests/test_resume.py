@@ -147,6 +147,34 @@ def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(capsys, monkeypatch,
     assert code == 0 and "finished already" in out
 
 
+def test_ctrl_c_points_to_resume(capsys, monkeypatch, tmp_path):
+    """SIGINT (Ctrl-C) mid-training: the process says which checkpoint --resume continues from,
+    and --resume then finishes the run."""
+    out = tmp_path / "run"
+    proc = regzoo(*TRAIN, "--out", str(out))
+    last = out / "checkpoints" / "last.ckpt"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None and not last.is_file():
+            time.sleep(0.02)
+        assert last.is_file(), proc.stderr.read()[-2000:] if proc.poll() is not None else ""
+        os.kill(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode != 0
+    info = checkpoint_info(last)
+    hint = (
+        f"the last checkpoint is {last} (epoch {info['epoch'] + 1}, optimizer step "
+        f"{info['global_step']}); run the same command with --resume"
+    )
+    assert hint in " ".join(err.split()), err[-2000:]
+    code, _, err = run(capsys, monkeypatch, *TRAIN, "--out", str(out), "--resume")
+    assert code == 0 and "resuming from epoch" in err, err
+
+
 def test_resume_needs_a_checkpoint(capsys, monkeypatch, tmp_path):
     code, _, err = run(capsys, monkeypatch, *TRAIN, "--out", str(tmp_path / "none"), "--resume")
     assert code == 2 and "last.ckpt not found: nothing to resume" in err

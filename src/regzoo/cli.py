@@ -741,6 +741,36 @@ def _check_same_options(path: Path, options: dict) -> None:
         )
 
 
+def _interrupt_hint(ckpt_dir: Path):
+    """A Lightning callback that, on Ctrl-C, says where the run can be resumed from (Lightning
+    itself only reports the interrupt and exits with status 1)."""
+    from lightning.pytorch.callbacks import Callback
+
+    from regzoo.train.fit import checkpoint_info
+
+    class InterruptHint(Callback):
+        def on_exception(self, trainer, pl_module, exception) -> None:
+            if not isinstance(exception, KeyboardInterrupt):
+                return
+            last = ckpt_dir / "last.ckpt"
+            if last.is_file():
+                info = checkpoint_info(last)
+                err_console.print(
+                    f"interrupted: the last checkpoint is {last} (epoch {info['epoch'] + 1}, "
+                    f"optimizer step {info['global_step']}); run the same command with --resume "
+                    "to continue from it",
+                    highlight=False,
+                )
+            else:
+                err_console.print(
+                    "interrupted before the first checkpoint: nothing to resume; run the same "
+                    "command with --overwrite to start again",
+                    highlight=False,
+                )
+
+    return InterruptHint()
+
+
 def _train_one(
     model, out, spec, model_args, fit_args, seed, rank0, data=None, quiet=False, resume=False
 ):
@@ -798,6 +828,7 @@ def _train_one(
         progress=rank0,
         checkpoint_dir=ckpt_dir,
         resume=resume,
+        callbacks=[_interrupt_hint(ckpt_dir)] if rank0 else None,
         **fit_args,
     )
     valid = evaluate_detailed(result.model, data.valid, data.task_type, data.label_names)
