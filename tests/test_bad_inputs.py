@@ -908,6 +908,14 @@ CASES: list[Case] = [
         cli=PREDICT_TABLE,
     ),
     Case(
+        "table-duplicate-column",
+        "table",
+        lambda c: c.write("t.csv", "sequence,label,label\nACGTACGT,1,0\nACGTACGT,0,1\n"),
+        lambda c, p: table_task(p),
+        (r"line 1: the header names a column more than once: 'label' \(2 times\)",),
+        cli=TABLE_CMD,
+    ),
+    Case(
         "table-binary-bytes",
         "table",
         lambda c: c.write("t.csv", b"sequence,label\nACGT,1\nAC\xffGT,0\n"),

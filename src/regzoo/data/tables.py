@@ -209,9 +209,29 @@ def _read_delimited(path: Path) -> pd.DataFrame:
         raise InputError(f"{path}: cannot read ({err}); the file is damaged or truncated") from None
     if df.empty:
         raise InputError(f"{path}: a header but no rows; expected one row per sequence")
+    _check_unique_header(path, sep)
     df.columns = [str(c).strip() for c in df.columns]
     df.index = df.index + 2
     return df
+
+
+def _check_unique_header(path: Path, sep: str) -> None:
+    """Refuse a header that names a column twice (pandas would rename the second ``name.1``)."""
+    with _open_text(path) as fh:
+        for header in csv.reader(fh, delimiter=sep):
+            if header:
+                break
+        else:
+            return
+    seen: dict[str, int] = {}
+    for name in (h.strip() for h in header):
+        seen[name] = seen.get(name, 0) + 1
+    twice = [f"{name!r} ({n} times)" for name, n in seen.items() if n > 1]
+    if twice:
+        raise InputError(
+            f"{path}: line 1: the header names a column more than once: {', '.join(twice)}; "
+            "column names must be unique"
+        )
 
 
 def _long_row(path: Path, sep: str) -> int:
