@@ -252,6 +252,12 @@ def test_summary_is_generated_from_the_numbers(tmp_path):
     weak_text = csuite.summarise_matrix(matrix_weak)
     assert "At d = 100 bp no architecture learns the order" in weak_text
     assert "is beaten by" not in weak_text
+    # the constant run (0.5) is never the "best long-range design", even above a 0.48
+    weak[("long-range-100", "enformer")] = 0.48
+    matrix_weak = fake_matrix(weak)
+    matrix_weak.loc[flat, ["low", "high"]] = 0.5
+    weak_text = csuite.summarise_matrix(matrix_weak)
+    assert "(best long-range design enformer, AUROC 0.480" in weak_text, weak_text
     flat_presence = fake_matrix(SCORES)
     row = (flat_presence["task"] == "presence") & (flat_presence["model"] == "danq")
     flat_presence.loc[row, ["auroc", "low", "high"]] = 0.5

@@ -311,6 +311,12 @@ def _constant(rows: pd.DataFrame) -> pd.Series:
     return (rows["low"] == 0.5) & (rows["high"] == 0.5)
 
 
+def _ranked(rows: pd.DataFrame) -> pd.DataFrame:
+    """Best first, constant-output runs last: an untrained run is never a group's 'best'."""
+    order = np.lexsort((-rows[METRIC].to_numpy(), _constant(rows).to_numpy()))
+    return rows.iloc[order]
+
+
 def summarise_matrix(matrix: pd.DataFrame) -> str:
     """A summary paragraph generated from the matrix (nothing written in advance).
 
@@ -361,8 +367,8 @@ def summarise_matrix(matrix: pd.DataFrame) -> str:
     if not long_range.empty:
         for d in sorted(long_range["distance"].unique()):
             rows = long_range[long_range["distance"] == d]
-            local = rows[rows["group"] == "local CNN"].sort_values(METRIC, ascending=False)
-            wide = rows[rows["group"].isin(LONG_RANGE_GROUPS)].sort_values(METRIC, ascending=False)
+            local = _ranked(rows[rows["group"] == "local CNN"])
+            wide = _ranked(rows[rows["group"].isin(LONG_RANGE_GROUPS)])
             if local.empty or wide.empty:
                 best = rows.sort_values(METRIC, ascending=False).iloc[0]
                 sentences.append(
