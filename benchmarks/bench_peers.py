@@ -10,6 +10,10 @@ median of ``--repeats`` timed calls with ``time.perf_counter``; torch threads fi
   IUPAC code other than N), so its timed call includes ``str.upper()``; a second row times it on
   upper-cased input prepared beforehand. Both encode N as an all-zero column; the outputs are
   checked to be equal before timing.
+- ``one-hot 1 x 10 Mbp``: one random 10-Mbp sequence (2% N), upper case and soft-masked (every
+  other 1-kb block lower case), ``int8`` and ``float32``: regzoo ``regzoo.data.encode.one_hot(seq,
+  dtype=...)`` vs ``tangermeme.utils.one_hot_encode(seq, dtype=...)`` (its timed call includes
+  ``str.upper()`` on soft-masked input), timed in alternation, median of at least 7.
 - ``reverse complement``: a ``(10,000, 4, 1,000)`` one-hot tensor. regzoo
   ``regzoo.data.encode.reverse_complement`` (whole batch) vs tangermeme
   ``tangermeme.utils.reverse_complement``, which takes one sequence at a time (its documented
@@ -56,7 +60,7 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from regzoo.data.encode import one_hot_batch, reverse_complement
+from regzoo.data.encode import one_hot, one_hot_batch, reverse_complement
 from regzoo.models import create
 
 console = Console(width=110)
@@ -153,9 +157,8 @@ def import_enformer_pytorch(notes: list[str]):
 def random_seqs(n: int, length: int, seed: int = 0) -> list[str]:
     rng = np.random.default_rng(seed)
     alphabet = np.frombuffer(b"ACGTacgtN", dtype=np.uint8)
-    p = np.array([0.245] * 4 + [0.0] * 4 + [0.02])
-    p[4:8] = (1 - p.sum()) / 4  # the rest lowercase
-    codes = rng.choice(alphabet, size=(n, length), p=p / p.sum())
+    p = np.array([0.1225] * 8 + [0.02])  # about half upper, half lower case; 2% N
+    codes = rng.choice(alphabet, size=(n, length), p=p)
     return [row.tobytes().decode("ascii") for row in codes]
 
 
@@ -194,6 +197,76 @@ def bench_one_hot(tu, n: int, length: int, repeats: int, notes: list[str]) -> li
             "theirs_ms": timeit(theirs_upper, repeats),
         },
     ]
+
+
+def timeit_pair(
+    ours: Callable[[], object], theirs: Callable[[], object], repeats: int
+) -> tuple[float, float]:
+    """Median wall times (ms) of two functions timed in alternation (ours, theirs, ours, ...)
+    after one untimed call of each, so that both see the same machine load."""
+    ours(), theirs()
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeats):
+        for fn, out in ((ours, times[0]), (theirs, times[1])):
+            t0 = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t0)
+    return 1000 * statistics.median(times[0]), 1000 * statistics.median(times[1])
+
+
+def long_sequence(length: int, seed: int = 3) -> tuple[str, str]:
+    """One random ``length``-bp sequence (ACGT, 2% N) upper-cased, and the same soft-masked:
+    every other 1,000-bp block lower-cased (half the bases, in runs as in a masked genome)."""
+    rng = np.random.default_rng(seed)
+    alphabet = np.frombuffer(b"ACGTN", dtype=np.uint8)
+    raw = rng.choice(alphabet, size=length, p=[0.245] * 4 + [0.02])
+    soft = raw.copy()
+    blocks = soft[: length - length % 2000].reshape(-1, 2000)
+    blocks[:, 1000:] |= 0x20  # ASCII lower case
+    return raw.tobytes().decode("ascii"), soft.tobytes().decode("ascii")
+
+
+def bench_one_hot_long(tu, length: int, repeats: int, notes: list[str]) -> list[dict]:
+    """``one_hot`` of one long sequence per output dtype, upper-case and soft-masked input.
+
+    regzoo ``one_hot(seq, dtype=...)`` (wrapped by ``torch.from_numpy``, as tangermeme returns a
+    tensor) vs ``tangermeme.utils.one_hot_encode(seq, dtype=...)`` (one thread, its default
+    ``n_jobs=1``; int8 is its native dtype, other dtypes are a cast of it). On soft-masked input
+    tangermeme needs ``seq.upper()`` first, which its timed call includes. Outputs are checked
+    equal; ours and theirs are timed in alternation (:func:`timeit_pair`)."""
+    upper, soft = long_sequence(length)
+    rows = []
+    for name in ("int8", "float32"):
+        tdtype = getattr(torch, name)
+        cases = (
+            ("upper-case input", upper, lambda s=upper, d=tdtype: tu.one_hot_encode(s, dtype=d)),
+            (
+                "soft-masked input, theirs incl. .upper()",
+                soft,
+                lambda s=soft, d=tdtype: tu.one_hot_encode(s.upper(), dtype=d),
+            ),
+        )
+        for label, seq, theirs in cases:
+
+            def ours(seq=seq, name=name):
+                return torch.from_numpy(one_hot(seq, dtype=name))
+
+            a, b = ours(), theirs()
+            if a.shape != b.shape or a.dtype != b.dtype or not torch.equal(a, b):
+                raise SystemExit(f"one-hot outputs differ ({name}, {label})")
+            t_ours, t_theirs = timeit_pair(ours, theirs, repeats)
+            rows.append(
+                {
+                    "benchmark": f"one-hot 1 x {length / 1e6:g} Mbp, {name}, {label}",
+                    "ours_ms": t_ours,
+                    "theirs_ms": t_theirs,
+                }
+            )
+    notes.append(
+        f"one-hot 1 x {length / 1e6:g} Mbp: outputs equal; timed in alternation, median of "
+        f"{repeats}; soft-masked = every other 1-kb block lower case"
+    )
+    return rows
 
 
 def bench_rc(tu, n: int, length: int, repeats: int, notes: list[str]) -> list[dict]:
@@ -334,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
 
         notes.append(f"tangermeme {tangermeme.__version__}")
         rows += bench_one_hot(tu, n_seqs, length, repeats, notes)
+        long_bp = 2_000_000 if args.quick else 10_000_000
+        rows += bench_one_hot_long(tu, long_bp, max(7, repeats), notes)
         rows += bench_rc(tu, n_seqs, length, repeats, notes)
     EnformerPT = import_enformer_pytorch(notes)
     if EnformerPT is not None:

@@ -137,3 +137,46 @@ def test_one_hot_invalid_character_in_later_chunk_or_last_base(monkeypatch, dtyp
     np.testing.assert_array_equal(
         one_hot_batch(["ACGT", "TTNA"], dtype="int8"), one_hot_batch(["ACGT", "TTNA"])
     )
+
+
+def _naive_one_hot(seq: str, dtype) -> np.ndarray:
+    """Column by column from the documented convention (A, C, G, T rows; U is T; N and the other
+    IUPAC codes all-zero; case ignored)."""
+    out = np.zeros((4, len(seq)), dtype=dtype)
+    for i, char in enumerate(seq.upper().replace("U", "T")):
+        if char in "ACGT":
+            out["ACGT".index(char), i] = 1
+        else:
+            assert char in "NRYSWKMBDHV", char
+    return out
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "float64", "int8", "uint8", "bool"])
+def test_one_hot_and_batch_equal_naive_reference_every_dtype(dtype):
+    rng = np.random.default_rng(7)
+    letters = "ACGTUNRYSWKMBDHV" + "ACGTUNRYSWKMBDHV".lower()
+    seqs = ["".join(rng.choice(list(letters), 257)) for _ in range(5)]  # odd length
+    for seq in seqs:
+        got = one_hot(seq, dtype=dtype)
+        assert got.dtype == np.dtype(dtype) and got.shape == (4, 257)
+        np.testing.assert_array_equal(got, _naive_one_hot(seq, dtype))
+    batch = one_hot_batch(seqs, dtype=dtype)
+    assert batch.dtype == np.dtype(dtype) and batch.shape == (5, 4, 257)
+    np.testing.assert_array_equal(batch, np.stack([_naive_one_hot(s, dtype) for s in seqs]))
+    # same values and memory layout as the codes route it replaced
+    old = codes_to_one_hot(encode_batch(seqs), dtype)
+    assert batch.strides == old.strides
+    np.testing.assert_array_equal(batch, old)
+    np.testing.assert_array_equal(one_hot_batch([s.encode() for s in seqs], dtype=dtype), batch)
+
+
+def test_one_hot_batch_edge_cases_and_errors():
+    assert one_hot_batch([]).shape == (0, 4, 0)
+    assert one_hot_batch(["", ""], dtype="int8").shape == (2, 4, 0)
+    assert encode_batch(["", ""]).shape == (2, 0)
+    assert one_hot_batch(["a"]).shape == (1, 4, 1)
+    for call in (encode_batch, one_hot_batch):
+        with pytest.raises(InputError, match=r"^my seqs: invalid character 'X' at position 6 "):
+            call(["ACGT", "AXGT"], name="my seqs")
+        with pytest.raises(InputError, match="different lengths"):
+            call(["ACGT", "ACG"])
