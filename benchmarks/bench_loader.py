@@ -15,9 +15,9 @@ Rows (each measured in this process, one after the other, on the same inputs; me
   compact=True)``) on a batch of the same shape. The loader must deliver at least 10x faster than
   the model consumes.
 
-``genvarloader`` is not compared: ``pip install --dry-run genvarloader`` pulls about 45 packages
-(polars, pyarrow, awkward, numba-free but a different ``click`` than the CLI's), so it was not put
-into the project's environment. Add a ``bench_genvarloader`` function here if it is installed.
+``genvarloader`` is compared on the same windows by ``bench_genvarloader.py``, run from its own
+virtual environment (it pulls about 75 packages and a different ``click`` than the CLI's, so it is
+not in the project's environment; that script's docstring has the install commands).
 
 Usage::
 
