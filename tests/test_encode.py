@@ -180,3 +180,28 @@ def test_one_hot_batch_edge_cases_and_errors():
             call(["ACGT", "AXGT"], name="my seqs")
         with pytest.raises(InputError, match="different lengths"):
             call(["ACGT", "ACG"])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "float64", "int8", "uint8", "bool"])
+def test_codes_to_one_hot_equals_table_lookup(monkeypatch, dtype):
+    enc = importlib.import_module("regzoo.data.encode")  # the package exports a function "encode"
+
+    monkeypatch.setattr(enc, "_CHUNK_BYTES", 64)  # many chunks, one of them partial
+    table = enc._ONE_HOT_TABLE.astype(dtype)  # row per code: A, C, G, T, N (zeros)
+    rng = np.random.default_rng(3)
+    for codes in (
+        rng.integers(0, 5, 37).astype(np.uint8),
+        rng.integers(0, 5, (3, 2, 11)).astype(np.uint8),
+        rng.integers(-5, 5, (4, 9)),  # negative codes count from the end, as in a table
+        np.zeros((0, 0), dtype=np.uint8),
+        rng.integers(0, 5, (2, 30)).astype(np.uint8)[:, ::-1],  # not contiguous
+        [0, 1, 2, 3, 4],
+    ):
+        got = codes_to_one_hot(codes, dtype)
+        want = np.moveaxis(table[codes], -1, -2)
+        assert got.dtype == np.dtype(dtype) and got.shape == want.shape
+        assert got.strides == want.strides or not got.size  # (..., L, 4) layout, transposed
+        np.testing.assert_array_equal(got, want)
+    for bad in ([0, 5, 1], np.array([[1, -6]])):
+        with pytest.raises(IndexError, match=r"index (5|-6) is out of bounds"):
+            codes_to_one_hot(bad, dtype)
