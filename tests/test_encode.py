@@ -106,7 +106,7 @@ def test_one_hot_dtypes_known_answer(dtype):
     assert one_hot("", dtype=dtype).shape == (4, 0)
 
 
-@pytest.mark.parametrize("dtype", ["float32", "int8", "bool", "float16"])
+@pytest.mark.parametrize("dtype", ["float32", "int8", "bool", "float16", "float64"])
 @pytest.mark.parametrize("length", [1, 2, 7, 4097])
 def test_one_hot_fast_path_matches_codes_across_chunks(monkeypatch, dtype, length):
     enc = importlib.import_module("regzoo.data.encode")  # the package exports a function "encode"
@@ -122,7 +122,7 @@ def test_one_hot_fast_path_matches_codes_across_chunks(monkeypatch, dtype, lengt
     assert np.array_equal(one_hot(raw)[:, raw == ord("U")].argmax(0), [3] * int((raw == 85).sum()))
 
 
-@pytest.mark.parametrize("dtype", ["float32", "int8"])
+@pytest.mark.parametrize("dtype", ["float32", "int8", "float16", "float64"])
 def test_one_hot_invalid_character_in_later_chunk_or_last_base(monkeypatch, dtype):
     enc = importlib.import_module("regzoo.data.encode")  # the package exports a function "encode"
 
