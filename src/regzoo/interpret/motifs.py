@@ -10,12 +10,18 @@ Three steps, each a plain function:
    needs igraph/leidenalg/h5py and thousands of seqlets, so regzoo does a documented simple
    version): the per-position contribution ``sum_b X[b, p] * A[b, p]`` is smoothed over
    ``flank * 2 + 1`` bases; peaks above the ``quantile`` of the absolute smoothed contribution
-   over all positions, at least ``width`` apart, are the **seqlets** (windows of ``width`` bases
-   centred on the peak). Seqlets are clustered greedily, strongest first: a seqlet joins the first
-   cluster whose consensus (the mean of its aligned one-hot windows weighted by contribution) it
-   correlates with at Pearson r >= ``min_corr`` at some shift of at most ``max_shift`` bases on
-   either strand; otherwise it starts a cluster. A cluster of at least ``min_seqlets`` seqlets is
-   a motif: the PFM of its aligned windows, trimmed to the columns of information >= 0.3 bits.
+   over all positions, at least ``width`` apart, are the **seqlets**: windows of ``width`` (21)
+   bases centred on the centroid of the positive contribution around the peak, so that a motif
+   as long as REST's (21 bp) sits whole in its window. Seqlets are clustered greedily,
+   strongest first: a seqlet joins the first cluster whose consensus (the mean of its aligned
+   contribution-weighted windows) it correlates with at Pearson r >= ``min_corr`` at some shift
+   of at most ``max_shift`` bases on either strand, its window re-read from the sequence at the
+   shifted position (never wrapped around); otherwise it starts a cluster. A cluster of at least
+   ``min_seqlets`` seqlets is a motif: the PFM of its aligned windows, trimmed to the span of
+   columns holding >= ``trim_threshold`` of the largest column's contribution, then to the
+   columns of information >= 0.3 bits. Optionally (``background``) the same output's seqlets on
+   sequences without the feature (a task's negatives) are counted per cluster, and a cluster not
+   enriched in the foreground (a co-occurring motif) is dropped.
 3. :func:`match_jaspar`: TOMTOM (Gupta et al. 2007; the ``memelite`` implementation) of every
    motif against a JASPAR collection read from ``pyjaspar`` (offline); per motif, the best match
    with its p-value and the Benjamini–Hochberg q-value over that motif's comparisons with all
@@ -168,11 +174,28 @@ def call_seqlets(
     contrib: np.ndarray, width: int = 15, flank: int = 3, quantile: float = 0.99
 ) -> list[tuple[int, int, float]]:
     """Seqlets from per-position contributions ``(N, L)``: ``[(seq, start, score)]``, strongest
-    first; windows ``[start, start + width)`` inside the sequence, peaks at least ``width`` apart."""
+    first. Peaks of the contribution smoothed over ``2 * flank + 1`` bases above the ``quantile``
+    of its absolute values, at least ``width`` apart; each window ``[start, start + width)`` is
+    centred on the centroid of the positive contribution around its peak (so a motif longer
+    than the smoothing sits whole in the middle of its window) and lies inside the sequence."""
+    return _seqlets_and_cutoff(contrib, width, quantile, flank=flank)[0]
+
+
+def _seqlets_and_cutoff(
+    contrib: np.ndarray,
+    width: int,
+    quantile: float,
+    cutoff: float | None = None,
+    flank: int = 3,
+) -> tuple[list[tuple[int, int, float]], float]:
+    """:func:`call_seqlets` and the cutoff it used (``cutoff`` given: that one instead of the
+    ``quantile`` of these contributions, to call a background set by the foreground's rule)."""
     kernel = np.ones(2 * flank + 1) / (2 * flank + 1)
     smooth = np.apply_along_axis(lambda r: np.convolve(r, kernel, mode="same"), 1, contrib)
-    cutoff = np.quantile(np.abs(smooth), quantile)
+    if cutoff is None:
+        cutoff = float(np.quantile(np.abs(smooth), quantile))
     n, length = contrib.shape
+    width = min(width, length)
     out = []
     for i in range(n):
         row = smooth[i].copy()
@@ -180,15 +203,25 @@ def call_seqlets(
             p = int(np.argmax(row))
             if row[p] <= cutoff or row[p] <= 0:
                 break
-            start = min(max(p - width // 2, 0), length - width)
-            out.append((i, start, float(row[p])))
-            row[max(p - width, 0) : p + width] = -np.inf
+            score, centre = float(row[p]), p
+            for _ in range(4):  # move the window onto the centre of its positive contribution
+                lo, hi = max(centre - width // 2, 0), min(centre + width // 2 + 1, length)
+                mass = np.clip(contrib[i, lo:hi], 0, None)
+                if mass.sum() <= 0:
+                    break
+                centre = int(round(lo + float((mass * np.arange(hi - lo)).sum() / mass.sum())))
+            start = min(max(centre - width // 2, 0), length - width)
+            out.append((i, start, score))
+            row[max(min(p, centre) - width, 0) : max(p, centre) + width] = -np.inf
     out.sort(key=lambda s: -s[2])
-    return out
+    return out, cutoff
 
 
 def _best_alignment(a: np.ndarray, b: np.ndarray, max_shift: int) -> tuple[float, int, bool]:
-    """Highest Pearson r of ``b`` (or its reverse complement) against ``a`` over shifts."""
+    """Highest Pearson r of ``b`` (or its reverse complement) against ``a`` over shifts.
+
+    ``(r, s, rc)`` means ``a[:, p]`` lines up with column ``p - s`` of ``b`` (reverse-complemented
+    first when ``rc``)."""
     best = (-1.0, 0, False)
     width = a.shape[1]
     for rc in (False, True):
@@ -206,15 +239,72 @@ def _best_alignment(a: np.ndarray, b: np.ndarray, max_shift: int) -> tuple[float
     return best
 
 
+def _window(a: np.ndarray, start: int, width: int) -> np.ndarray:
+    """Columns ``[start, start + width)`` of ``a`` ``(4, L)``; columns outside the sequence are
+    zeros (they count towards no base), never wrapped around from the other end."""
+    out = np.zeros((a.shape[0], width), dtype=a.dtype)
+    lo, hi = max(start, 0), min(start + width, a.shape[1])
+    if hi > lo:
+        out[:, lo - start : hi - start] = a[:, lo:hi]
+    return out
+
+
+def _aligned(a: np.ndarray, start: int, width: int, shift: int, rc: bool) -> np.ndarray:
+    """The window of ``a`` that a seqlet at ``start`` covers once aligned to a cluster by
+    :func:`_best_alignment`'s ``(shift, rc)``: re-read from the sequence (so the flank that the
+    shift brings in is the real neighbouring sequence), reverse-complemented when ``rc``."""
+    if rc:
+        return _window(a, start + shift, width)[::-1, ::-1]
+    return _window(a, start - shift, width)
+
+
+def trim_by_contribution(contribution: np.ndarray, threshold: float = 0.3) -> tuple[int, int]:
+    """``(lo, hi)``: the span from the first to the last column whose summed contribution is at
+    least ``threshold`` x the largest (modisco's trimming rule); the whole width when none is
+    positive."""
+    column = contribution.sum(0)
+    if column.max() <= 0:
+        return 0, contribution.shape[1]
+    keep = np.flatnonzero(column >= threshold * column.max())
+    return int(keep[0]), int(keep[-1]) + 1
+
+
+def _binomial_tail(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p)."""
+    from math import exp, lgamma, log
+
+    if k <= 0:
+        return 1.0
+    if p <= 0 or p >= 1:
+        return float(p >= 1)
+    terms = [lgamma(n + 1) - lgamma(i + 1) - lgamma(n - i + 1) + i * log(p) + (n - i) * log(1 - p)
+             for i in range(k, n + 1)]  # fmt: skip
+    return float(min(1.0, sum(exp(t) for t in terms)))
+
+
+def _assign(clusters: list[dict], weighted: np.ndarray, min_corr: float, max_shift: int):
+    """The first cluster ``weighted`` correlates with at ``r >= min_corr`` -> ``(index, shift,
+    rc)``; ``None`` when none does."""
+    for k, cl in enumerate(clusters):
+        r, shift, rc = _best_alignment(cl["consensus"], weighted, max_shift)
+        if r >= min_corr:
+            return k, shift, rc
+    return None
+
+
 def attribution_motifs(
     X,
     attributions: np.ndarray,
-    width: int = 15,
+    width: int = 21,
     quantile: float = 0.99,
     min_corr: float = 0.6,
     max_shift: int = 4,
     min_seqlets: int = 10,
     max_seqlets: int = 2000,
+    trim_threshold: float = 0.1,
+    background: tuple | None = None,
+    min_enrichment: float = 2.0,
+    max_p: float = 0.01,
 ) -> list[Motif]:
     """Motifs from attribution maps by seqlet calling and greedy clustering (module docstring).
 
@@ -222,43 +312,70 @@ def attribution_motifs(
         X: one-hot ``(N, 4, L)``.
         attributions: ``(N, 4, L)`` from :mod:`regzoo.interpret.attribution` (hypothetical or
             observed-base; they are projected on the observed bases).
+        width: seqlet window (bases); wide enough for the longest motif expected (CTCF 19,
+            REST 21): the flanks are trimmed away afterwards.
+        trim_threshold: a motif keeps the span of columns whose summed contribution is at least
+            this fraction of its largest column's (:func:`trim_by_contribution`), then the
+            columns of information >= 0.3 bits (:func:`trim`). Kept low (0.1): a motif's
+            flanking columns that carry little contribution can still tell paralogs apart
+            (SPI1's A-rich 5' flank against the ETS core that ELF1 shares).
+        background: optional ``(X_neg, attributions_neg)`` of the same output on sequences
+            where the pattern being explained is absent (e.g. a task's negatives). Their seqlets
+            (same cutoff as the foreground's) are assigned to the foreground clusters; a
+            cluster is kept only if its seqlets per foreground sequence are at least
+            ``min_enrichment`` x its seqlets per background sequence and that excess is
+            significant: the one-sided binomial probability of at least its foreground count
+            among all its seqlets, were they spread over the two sets in proportion to their
+            sizes, is <= ``max_p``. Seqlets of another feature that the sequences also hold (a
+            co-occurring motif) are then as frequent in the background and dropped. ``extra``
+            records ``n_background``, ``enrichment`` and ``p_value``. Off by default: with
+            input x gradient, a model that max-pools its first layer (DeepBind) attributes the
+            best partial match on a negative sequence as strongly as a real site, and the
+            contrast then drops true motifs too (seen on the planted benchmark).
     """
     x = as_tensor(X).numpy()
+    attributions = np.asarray(attributions, dtype=np.float32)
     contrib = (x * attributions).sum(1)
-    seqlets = call_seqlets(contrib, width, quantile=quantile)[:max_seqlets]
+    seqlets, cutoff = _seqlets_and_cutoff(contrib, width, quantile)
+    seqlets = seqlets[:max_seqlets]
     clusters: list[dict] = []
     for seq, start, _score in seqlets:
-        onehot = x[seq, :, start : start + width]
-        weighted = (x[seq] * attributions[seq])[:, start : start + width]
-        for cl in clusters:
-            r, shift, rc = _best_alignment(cl["consensus"], weighted, max_shift)
-            if r >= min_corr:
-                oh = onehot[::-1, ::-1] if rc else onehot
-                w = weighted[::-1, ::-1] if rc else weighted
-                oh, w = np.roll(oh, shift, axis=1), np.roll(w, shift, axis=1)
-                cl["counts"] += oh
-                cl["sum"] += w
-                cl["n"] += 1
-                cl["consensus"] = cl["sum"] / cl["n"]
-                break
-        else:
-            clusters.append(
-                {"counts": onehot.copy(), "sum": weighted.copy(), "n": 1, "consensus": weighted}
-            )
-    motifs = []
-    for cl in sorted(clusters, key=lambda c: -c["n"]):
-        if cl["n"] < min_seqlets:
+        weighted = _window(x[seq] * attributions[seq], start, width)
+        hit = _assign(clusters, weighted, min_corr, max_shift)
+        if hit is None:
+            onehot = _window(x[seq], start, width)
+            clusters.append({"counts": onehot.astype(np.float64), "sum": weighted.astype(np.float64),
+                             "n": 1, "consensus": weighted, "n_bg": 0})  # fmt: skip
             continue
-        pfm = trim(counts_to_pfm(cl["counts"]))
-        motifs.append(
-            Motif(
-                f"pattern{len(motifs)}",
-                pfm,
-                "attribution",
-                cl["n"],
-                extra={"contribution": cl["consensus"]},
-            )
-        )
+        cl = clusters[hit[0]]
+        cl["counts"] += _aligned(x[seq], start, width, *hit[1:])
+        cl["sum"] += _aligned(x[seq] * attributions[seq], start, width, *hit[1:])
+        cl["n"] += 1
+        cl["consensus"] = cl["sum"] / cl["n"]
+    n_fg, n_bg = len(x), 0
+    kept = [cl for cl in clusters if cl["n"] >= min_seqlets]
+    if background is not None:
+        x_bg = as_tensor(background[0]).numpy()
+        a_bg = np.asarray(background[1], dtype=np.float32)
+        n_bg = len(x_bg)
+        bg_seqlets = _seqlets_and_cutoff((x_bg * a_bg).sum(1), width, quantile, cutoff)[0]
+        for seq, start, _score in bg_seqlets[:max_seqlets]:
+            hit = _assign(kept, _window(x_bg[seq] * a_bg[seq], start, width), min_corr, max_shift)
+            if hit is not None:
+                kept[hit[0]]["n_bg"] += 1
+    motifs = []
+    for cl in sorted(kept, key=lambda c: -c["n"]):
+        extra = {"contribution": cl["consensus"]}
+        if background is not None:
+            enrichment = (cl["n"] / n_fg) / max(cl["n_bg"] / max(n_bg, 1), 1e-12)
+            p_value = _binomial_tail(cl["n"], cl["n"] + cl["n_bg"], n_fg / (n_fg + n_bg))
+            if enrichment < min_enrichment or p_value > max_p:
+                continue
+            extra.update(n_background=cl["n_bg"], enrichment=float(min(enrichment, 1e6)),
+                         p_value=p_value)  # fmt: skip
+        lo, hi = trim_by_contribution(cl["consensus"], trim_threshold)
+        pfm = trim(counts_to_pfm(cl["counts"][:, lo:hi]))
+        motifs.append(Motif(f"pattern{len(motifs)}", pfm, "attribution", cl["n"], extra=extra))
     return motifs
 
 
