@@ -391,7 +391,9 @@ def _quiet_lightning() -> None:
 
 def build_model(name: str, task: TaskData, **overrides: Any) -> nn.Module:
     """``models.create`` for a task: its ``seq_len`` and ``n_tasks``; a profile architecture
-    gets its scalar head (``output="scalar"``) unless the task's targets are profiles."""
+    gets its scalar head (``output="scalar"``) unless the task's targets are profiles, and then
+    starts predicting each track's mean training coverage
+    (:func:`regzoo.train.profile.init_output_bias`)."""
     from regzoo.models import card, create
 
     is_profile = card(name).output == "profile"
@@ -403,10 +405,16 @@ def build_model(name: str, task: TaskData, **overrides: Any) -> nn.Module:
                 f"{name} predicts one value per sequence; profile (coverage) targets need a "
                 "profile model: basenji or enformer"
             )
-        from regzoo.train.profile import profile_model_overrides
+        from regzoo.train.profile import (
+            init_output_bias,
+            profile_model_overrides,
+            train_track_means,
+        )
 
         bins = profile_model_overrides(task.summary["bin_size"], task.summary["n_bins"])
-        overrides = {**bins, **overrides}
+        model = create(name, seq_len=task.seq_len, n_tasks=task.n_tasks, **{**bins, **overrides})
+        init_output_bias(model, train_track_means(task))
+        return model
     elif is_profile and "output" not in overrides:
         target_shape = tuple(task.train[0][1].shape)
         if len(target_shape) == 1:

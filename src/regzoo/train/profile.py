@@ -26,6 +26,9 @@ DDP): per track, Pearson over all bins of all windows on the ``log1p`` scale (Ba
 sample of at most ``max_rank_points`` bins per track so memory stays bounded), plus the means over
 tracks and the MSE. Predictions below 0 count as 0 on the log scale (coverage is never negative);
 negative *targets* raise.
+
+Initialisation: :func:`init_output_bias` starts a model at each track's mean training coverage
+(:func:`regzoo.train.fit.build_model` applies it to every profile task).
 """
 
 from __future__ import annotations
@@ -300,3 +303,45 @@ def profile_model_overrides(bin_size: int, n_bins: int) -> dict[str, int]:
             f"bin_size {bin_size}: Basenji and Enformer bin by powers of two (e.g. 32, 64, 128)"
         )
     return {"tower_blocks": blocks, "target_bins": int(n_bins)}
+
+
+def train_track_means(task, max_windows: int = 256) -> list[float]:
+    """Mean target per bin of each track on the training split: the task's own estimate
+    (``summary["mean_target_per_bin_train_sample"]``, from :func:`~regzoo.data.track_tasks.
+    from_tracks`) or the mean over the first ``max_windows`` training windows."""
+    known = (task.summary or {}).get("mean_target_per_bin_train_sample")
+    if isinstance(known, dict) and list(known) == list(task.label_names):
+        return [float(v) for v in known.values()]
+    n = min(len(task.train), max_windows)
+    if n == 0:
+        return [0.0] * task.n_tasks
+    total = sum(torch.as_tensor(task.train[i][1], dtype=torch.float64).mean(-1) for i in range(n))
+    return (total / n).tolist()
+
+
+def init_output_bias(model: torch.nn.Module, means) -> bool:
+    """Start a profile model at each track's mean coverage: set the bias of its output head (the
+    layer before the softplus) to ``softplus^-1(mean)``.
+
+    The heads start with bias 0, i.e. a rate of ``softplus(0) = 0.69`` per bin. Real coverage
+    has means of tens per bin (yeast Pol II 25, RNA 17), and Adam moves a bias by about ``lr``
+    per step, so a model
+    trained from a zero bias spends its first thousands of steps learning the scale through
+    every layer instead of the profile's shape (compact Enformer on the yeast tracks: 16 epochs
+    without reaching the Poisson loss of a per-track constant, test Pearson 0.03).
+
+    Acts on Basenji's ``head`` and Enformer's first (``"human"``) head in profile mode; other
+    models are left alone. Returns whether a bias was set.
+    """
+    if getattr(model, "output_kind", None) != "profile":
+        return False
+    heads = getattr(model, "heads", None)
+    head = next(iter(heads.values())) if heads is not None else getattr(model, "head", None)
+    bias = getattr(head, "bias", None)
+    means = torch.as_tensor(means, dtype=torch.float64).reshape(-1)
+    if not isinstance(bias, torch.Tensor) or bias.shape != means.shape:
+        return False
+    mean = means.clamp(min=1e-4)  # an all-zero track: a rate of 1e-4
+    with torch.no_grad():
+        bias.copy_(mean + torch.log(-torch.expm1(-mean)))  # softplus^-1, stable for large means
+    return True
