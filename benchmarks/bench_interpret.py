@@ -72,16 +72,33 @@ def auroc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def per_tf_test_auroc(model, x, labels, tf_names) -> dict:
-    """Per planted TF, the AUROC of the model's output on the test sequences: whether the
-    model learned that TF at all (a TF it cannot predict leaves no seqlets of its own)."""
+def per_tf_test_auroc(models, targets, x, labels, tf_names) -> dict:
+    """Per planted TF, the AUROC of its model output (``models[j]``, output ``targets[j]``) on
+    the test sequences: whether the model learned that TF at all (a TF it cannot predict leaves
+    no seqlets of its own)."""
+    out = {}
     with torch.inference_mode():
-        out = torch.cat(
-            [model(torch.as_tensor(b)) for b in np.array_split(x, max(1, len(x) // 256))]
-        )
-    return {
-        t: round(auroc(out[:, j].numpy(), labels[:, j] == 1), 3) for j, t in enumerate(tf_names)
-    }
+        for j, tf in enumerate(tf_names):
+            chunks = np.array_split(x, max(1, len(x) // 256))
+            y = torch.cat([models[j](torch.as_tensor(b))[:, targets[j]] for b in chunks])
+            out[tf] = round(auroc(y.numpy(), labels[:, j] == 1), 3)
+    return out
+
+
+def _one_tf_task(task, j):
+    """The multi-label planted task reduced to TF ``j`` alone (a binary task)."""
+    from regzoo.data.datasets import SequenceDataset
+    from regzoo.data.planted import MAX_SHIFT
+    from regzoo.data.task import TaskData
+
+    parts = [
+        SequenceDataset(d.codes, d.labels[:, [j]]) for d in (task.train, task.valid, task.test)
+    ]
+    return TaskData(name=f"{task.name}:{task.label_names[j]}", task_type="binary",
+                    label_names=[task.label_names[j]], seq_len=task.seq_len, train=parts[0],
+                    valid=parts[1], test=parts[2], summary=task.summary,
+                    train_augmented=parts[0].augmented(rc_augment=True, max_shift=MAX_SHIFT,
+                                                       seed=0))  # fmt: skip
 
 
 TOP_K = 5  # a planted TF counts as recovered "in the top k" when a motif matches it at rank <= k
@@ -161,7 +178,7 @@ def _train_or_load(name, task, epochs, budget, patience, save_dir, load_dir):
 
 
 def planted_benchmark(names, n_seqs, seq_len, epochs, budget, max_test, patience=6,
-                      save_dir=None, load_dir=None, contrast=False):  # fmt: skip
+                      save_dir=None, load_dir=None, contrast=False, per_tf=False):  # fmt: skip
     from regzoo.data.planted import load_planted_task, planted_arrays
     from regzoo.interpret.attribution import input_x_gradient
     from regzoo.interpret.motifs import (
@@ -182,22 +199,40 @@ def planted_benchmark(names, n_seqs, seq_len, epochs, budget, max_test, patience
     rows = [planted_ceiling(arrays, sites, tf_names, database, match_jaspar, test)]
     print(json.dumps(rows[-1]), flush=True)
     for name in names:
-        model, record = _train_or_load(name, task, epochs, budget, patience, save_dir, load_dir)
-        motifs = filter_motifs(model, x, device="cpu")
+        if per_tf:  # one single-output model per TF (DeepBind's own protocol)
+            per = [_train_or_load(f"{name}", _one_tf_task(task, j), epochs, budget, patience,
+                                  save_dir and f"{save_dir}/{tf}", load_dir and f"{load_dir}/{tf}")
+                   for j, tf in enumerate(tf_names)]  # fmt: skip
+            models, targets = [m for m, _ in per], [0] * len(tf_names)
+            record = {"train_s": round(sum(r["train_s"] for _, r in per), 1),
+                      "epochs": [r["epochs"] for _, r in per],
+                      "stopped_by": sorted({r["stopped_by"] for _, r in per}),
+                      "val_loss": [r["val_loss"] for _, r in per], "per_tf": True}  # fmt: skip
+            motifs = []
+            for tf, m in zip(tf_names, models, strict=True):
+                for f in filter_motifs(m, x, device="cpu"):
+                    f.name = f"{tf}_{f.name}"
+                    motifs.append(f)
+        else:
+            model, record = _train_or_load(name, task, epochs, budget, patience, save_dir,
+                                           load_dir)  # fmt: skip
+            models, targets = [model] * len(tf_names), list(range(len(tf_names)))
+            motifs = filter_motifs(model, x, device="cpu")
         aucs = []
         for j in range(len(tf_names)):
+            model, target = models[j], targets[j]
             holders = np.flatnonzero(arrays["labels"][test, j] == 1)
             if holders.size == 0:
                 continue
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                attr = input_x_gradient(model, x[holders], target=j, device="cpu")
+                attr = input_x_gradient(model, x[holders], target=target, device="cpu")
             background = None
             if contrast:  # the same output explained on test sequences without this TF
                 others = np.flatnonzero(arrays["labels"][test, j] == 0)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    background = (x[others], input_x_gradient(model, x[others], target=j,
+                    background = (x[others], input_x_gradient(model, x[others], target=target,
                                                               device="cpu"))  # fmt: skip
             found = attribution_motifs(x[holders], attr, min_seqlets=5, background=background)
             for k, m in enumerate(found):
@@ -222,12 +257,14 @@ def planted_benchmark(names, n_seqs, seq_len, epochs, budget, max_test, patience
                                             & matches.motif.str.startswith(t + "_"), "tf"]))
                  for t in tf_names if t not in strict}  # fmt: skip
         rows.append({
-            "model": name, **record, "contrast": contrast,
+            "model": name + (" (one model per TF)" if per_tf else ""), **record,
+            "contrast": contrast,
             "recovered": len(strict) / len(tf_names), "recovered_tfs": strict,
             f"recovered_top{TOP_K}": len(top_k) / len(tf_names), "best_rank": best_rank,
             "missed_best_match": first,
             "attribution_auroc": round(float(np.mean(aucs)), 3), "n_motifs": len(motifs),
-            "test_auroc": per_tf_test_auroc(model, x, arrays["labels"][test], tf_names),
+            "test_auroc": per_tf_test_auroc(models, targets, x, arrays["labels"][test],
+                                            tf_names),
         })  # fmt: skip
         print(json.dumps(rows[-1]), flush=True)
     return rows
@@ -371,6 +408,11 @@ def main() -> None:
     parser.add_argument("--patience", type=int, default=6, help="early-stopping patience")
     parser.add_argument("--save-models", help="folder to write each trained model (NAME.pt/.json)")
     parser.add_argument("--load-models", help="folder of models to evaluate instead of training")
+    parser.add_argument(
+        "--per-tf",
+        action="store_true",
+        help="one single-output model per planted TF instead of one multi-label",
+    )
     parser.add_argument("--contrast", action="store_true",
                         help="seqlet motifs must be enriched over the TF's negatives")  # fmt: skip
     parser.add_argument("--ism-seqs", type=int, default=8)
@@ -391,7 +433,7 @@ def main() -> None:
         results["planted"] = planted_benchmark(args.models.split(","), args.n_seqs, args.seq_len,
                                                args.epochs, args.budget, args.max_test,
                                                args.patience, args.save_models, args.load_models,
-                                               args.contrast)  # fmt: skip
+                                               args.contrast, args.per_tf)  # fmt: skip
     if args.out:
         with open(args.out, "w") as fh:
             json.dump(results, fh, indent=2, default=str)

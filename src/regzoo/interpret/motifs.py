@@ -171,7 +171,7 @@ def filter_motifs(
 
 
 def call_seqlets(
-    contrib: np.ndarray, width: int = 15, flank: int = 3, quantile: float = 0.99
+    contrib: np.ndarray, width: int = 21, flank: int = 3, quantile: float = 0.99
 ) -> list[tuple[int, int, float]]:
     """Seqlets from per-position contributions ``(N, L)``: ``[(seq, start, score)]``, strongest
     first. Peaks of the contribution smoothed over ``2 * flank + 1`` bases above the ``quantile``
