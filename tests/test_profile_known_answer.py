@@ -13,6 +13,8 @@ epochs; ``train.profile.init_output_bias`` starts it at each track's mean).
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pyBigWig
 import pytest
@@ -83,6 +85,9 @@ def shifted_pearson(pred: np.ndarray, target: np.ndarray, k: int) -> float:
 def test_untrained_profile_model_starts_at_the_track_means(gc_task):
     means = train_track_means(gc_task)
     assert means[0] == pytest.approx(SCALE / 2, rel=0.1) and means[1] == pytest.approx(0.05, 0.1)
+    # a task without from_tracks' estimate (e.g. Basenji TFRecords): read from the windows
+    bare = dataclasses.replace(gc_task, summary={})
+    assert train_track_means(bare) == pytest.approx(means, rel=1e-5)
     for name in ("basenji", "enformer"):
         torch.manual_seed(0)
         model = build_model(name, gc_task, compact=True).eval()
