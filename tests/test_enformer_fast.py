@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 
+import regzoo.models.enformer as enformer_module
 from regzoo.errors import InputError
 from regzoo.inference import predict
 from regzoo.models import create
@@ -136,3 +138,78 @@ def test_predict_bf16_autocast_close_to_float32():
     assert 0.99 < r[0, 1].item() < 1.0  # close, and really computed in bfloat16
     with pytest.raises(InputError, match="autocast"):
         predict(model, x, device="cpu", autocast="fp8")
+
+
+# ---------------------------------------------------------------- fused channels-last inference
+
+
+@pytest.mark.parametrize("m", [2, 3, 4])
+def test_winograd_matrices_compute_the_correlation(m):
+    at, g, bt = enformer_module.winograd_matrices(m, 5)
+    assert at.shape == (m, m + 4) and g.shape == (m + 4, 5) and bt.shape == (m + 4, m + 4)
+    assert torch.equal(bt, bt.round())  # integer input transform
+    gen = torch.Generator().manual_seed(m)
+    taps, data = (
+        torch.randn(5, generator=gen, dtype=torch.float64),
+        torch.randn(m + 4, generator=gen, dtype=torch.float64),
+    )
+    expected = torch.stack([(taps * data[j : j + 5]).sum() for j in range(m)])
+    torch.testing.assert_close(at @ ((g @ taps) * (bt @ data)), expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("m", [2, 4])
+def test_winograd_conv_equals_conv1d(m, monkeypatch):
+    monkeypatch.setattr(enformer_module, "WINOGRAD_CHUNK_TILES", 5)  # several chunks, a short one
+    gen = torch.Generator().manual_seed(0)
+    h = torch.randn(2, 48, 24, generator=gen)
+    weight, bias = torch.randn(16, 24, 5, generator=gen), torch.randn(16, generator=gen)
+    got = enformer_module._winograd_conv(F.pad(h, (0, 0, 2, 2)), weight, bias, m, 0.5)
+    expected = F.conv1d(h.transpose(1, 2).double(), 0.5 * weight.double(), bias.double(), padding=2)
+    scale = expected.abs().max().item()  # float32 rounding of sums of 120 terms
+    torch.testing.assert_close(got.double(), expected.transpose(1, 2), rtol=0, atol=2e-6 * scale)
+
+
+@pytest.mark.parametrize("output", ["profile", "scalar"])
+def test_fused_inference_equals_autograd_path(output, monkeypatch):
+    # small chunks: the residual/pool chunk and Winograd chunk boundaries are exercised
+    monkeypatch.setattr(enformer_module, "FUSED_CHUNK_ELEMENTS", 48 * 40)
+    monkeypatch.setattr(enformer_module, "WINOGRAD_CHUNK_TILES", 7)
+    model = _small_enformer()
+    if output == "scalar":
+        torch.manual_seed(0)
+        model = create("enformer", seq_len=1000, n_tasks=5, output="scalar", **SMALL).eval()
+    x = _one_hot(2, model.seq_len)
+    ref = {k: v.detach() for k, v in model.forward_heads(x).items()}
+    with torch.inference_mode():
+        assert model._fused_inference_ok(x)
+        fused = model.forward_heads(x)
+        single = model(x, head="mouse")
+    for head in ref:
+        scale = ref[head].abs().max().item()
+        assert fused[head].shape == ref[head].shape and fused[head].is_contiguous()
+        torch.testing.assert_close(fused[head], ref[head], rtol=1e-5, atol=1e-5 * scale)
+    torch.testing.assert_close(single, fused["mouse"])
+    # training still works (and gets gradients) after fused calls
+    model.train()
+    model(x).sum().backward()
+    assert model.conv_tower[0][0][2].weight.grad.abs().sum() > 0
+
+
+def test_fused_inference_is_off_when_it_would_change_something():
+    model = _small_enformer()
+    x = _one_hot(1, 1024)
+    with torch.inference_mode():
+        assert model._fused_inference_ok(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            assert not model._fused_inference_ok(x)
+        seen = []
+        handle = model.conv_tower[1][1].register_forward_hook(lambda m, i, o: seen.append(1))
+        assert not model._fused_inference_ok(x)
+        model(x)
+        handle.remove()
+        assert seen == [1]
+    with torch.no_grad():
+        model.train()
+        assert not model._fused_inference_ok(x)
+    model.eval()
+    assert not model._fused_inference_ok(x)  # autograd on
