@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from regzoo.errors import InputError
 from regzoo.interpret.motifs import _aligned, _best_alignment, attribution_motifs
 
 A = "TTGCGCAAGG"  # the task's motif (not its own reverse complement)
@@ -99,3 +101,15 @@ def test_seqlets_of_a_task_come_from_its_own_sites_given_background():
     assert A in _consensus(specific[0].pfm)
     assert specific[0].extra["n_background"] == 0
     assert specific[0].n_sites >= 0.8 * pos.sum()
+
+
+def test_mismatched_background_is_a_one_line_error():
+    rng = np.random.default_rng(4)
+    x, _labels, sites = _plant(rng, 20, 60, [A], 0.5)
+    attr = _attr(x, sites, [1.0], [A])
+    with pytest.raises(InputError, match="background"):
+        attribution_motifs(x, attr, background=(x[:, :, :50], attr[:, :, :50]))
+    with pytest.raises(InputError, match="background"):
+        attribution_motifs(x, attr, background=(x[:0], attr[:0]))
+    with pytest.raises(InputError, match="attributions have shape"):
+        attribution_motifs(x, attr[:, :, :50])

@@ -335,6 +335,8 @@ def attribution_motifs(
     """
     x = as_tensor(X).numpy()
     attributions = np.asarray(attributions, dtype=np.float32)
+    if attributions.shape != x.shape:
+        raise InputError(f"attributions have shape {attributions.shape}; expected {x.shape} (X)")
     contrib = (x * attributions).sum(1)
     seqlets, cutoff = _seqlets_and_cutoff(contrib, width, quantile)
     seqlets = seqlets[:max_seqlets]
@@ -358,6 +360,11 @@ def attribution_motifs(
         x_bg = as_tensor(background[0]).numpy()
         a_bg = np.asarray(background[1], dtype=np.float32)
         n_bg = len(x_bg)
+        if n_bg == 0 or a_bg.shape != x_bg.shape or x_bg.shape[1:] != x.shape[1:]:
+            raise InputError(
+                f"background: expected (X_neg, attributions_neg) of one shape (M >= 1, "
+                f"{x.shape[1]}, {x.shape[2]}); got {x_bg.shape} and {a_bg.shape}"
+            )
         bg_seqlets = _seqlets_and_cutoff((x_bg * a_bg).sum(1), width, quantile, cutoff)[0]
         for seq, start, _score in bg_seqlets[:max_seqlets]:
             hit = _assign(kept, _window(x_bg[seq] * a_bg[seq], start, width), min_corr, max_shift)
