@@ -151,7 +151,14 @@ def test_ctrl_c_points_to_resume(capsys, monkeypatch, tmp_path):
     """SIGINT (Ctrl-C) mid-training: the process says which checkpoint --resume continues from,
     and --resume then finishes the run."""
     out = tmp_path / "run"
-    proc = regzoo(*TRAIN, "--out", str(out))
+    # a shell starts background jobs with SIGINT ignored, and Python then installs no
+    # KeyboardInterrupt handler: give the child the default disposition, as a terminal would
+    proc = regzoo(
+        *TRAIN,
+        "--out",
+        str(out),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     last = out / "checkpoints" / "last.ckpt"
     try:
         deadline = time.monotonic() + 60
