@@ -205,3 +205,58 @@ def test_codes_to_one_hot_equals_table_lookup(monkeypatch, dtype):
     for bad in ([0, 5, 1], np.array([[1, -6]])):
         with pytest.raises(IndexError, match=r"index (5|-6) is out of bounds"):
             codes_to_one_hot(bad, dtype)
+
+
+def _encode_module():
+    return importlib.import_module("regzoo.data.encode")  # the package exports a function "encode"
+
+
+def test_compiled_one_hot_loop_is_built_where_a_compiler_is():
+    """The install builds regzoo/data/_onehot.c (an optional extension); with a C compiler on
+    this machine it must have been built, or one_hot silently runs its slower numpy gather."""
+    import shutil
+
+    if not any(shutil.which(cc) for cc in ("cc", "gcc", "clang")):
+        pytest.skip("no C compiler here: the optional extension is not expected")
+    enc = _encode_module()
+    assert enc._c_gather_pairs is not None, "reinstall: pip install -e . builds _onehot.c"
+    _, pairs = enc._tables(np.dtype("int8"))
+    with pytest.raises(ValueError, match="expected 2n and 8n"):
+        enc._c_gather_pairs(pairs, np.zeros(4, np.uint8), np.zeros(3, np.uint64))
+    with pytest.raises(ValueError, match="table has 8 bytes"):
+        enc._c_gather_pairs(np.zeros(1, np.uint64), np.zeros(4, np.uint8), np.zeros(2, np.uint64))
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "bool"])
+@pytest.mark.parametrize("length", [4096, 4097, 12_345])
+def test_compiled_threaded_and_numpy_gathers_agree(monkeypatch, dtype, length):
+    enc = _encode_module()
+    if enc._c_gather_pairs is None:
+        pytest.skip("the compiled loop was not built (no C compiler at install)")
+    rng = np.random.default_rng(length)
+    letters = "ACGTUNRYSWKMBDHV" + "ACGTUNRYSWKMBDHV".lower()
+    seq = "".join(rng.choice(list(letters), length))
+    want = _naive_one_hot(seq, dtype)
+    np.testing.assert_array_equal(one_hot(seq, dtype=dtype), want)  # C, one thread
+    monkeypatch.setattr(enc, "_gather_threads", lambda n: 3)  # C, three threads
+    np.testing.assert_array_equal(one_hot(seq, dtype=dtype), want)
+    bad = seq[: length - 5] + "!" + seq[length - 4 :]  # in the last thread's part
+    with pytest.raises(InputError, match=rf"'!' at position {length - 4}\b"):
+        one_hot(bad, dtype=dtype)
+    monkeypatch.setattr(enc, "_c_gather_pairs", None)  # the numpy fallback
+    np.testing.assert_array_equal(one_hot(seq, dtype=dtype), want)
+    with pytest.raises(InputError, match=rf"'!' at position {length - 4}\b"):
+        one_hot(bad, dtype=dtype)
+
+
+def test_gather_threads_follow_torch_threads(monkeypatch):
+    enc = _encode_module()
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)  # as in a DataLoader worker
+        assert enc._gather_threads(10**8) == 1
+        torch.set_num_threads(8)
+        assert enc._gather_threads(10**8) == 4  # capped: the page faults stop scaling
+        assert enc._gather_threads(enc._THREADS_MIN_BASES - 1) == 1  # short: one thread
+    finally:
+        torch.set_num_threads(before)

@@ -8,6 +8,8 @@ A=0, C=1, G=2, T=3, N/ambiguous=4, which is 4x smaller than one-hot and fast to 
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -122,6 +124,49 @@ def _gather(table: np.ndarray, index: np.ndarray, out: np.ndarray) -> bool:
     return True
 
 
+try:  # the compiled two-base gather (an optional extension: numpy below when it is missing)
+    from regzoo.data._onehot import gather_pairs as _c_gather_pairs
+except ImportError:  # pragma: no cover - depends on the build
+    _c_gather_pairs = None
+_C_MIN_BASES = 1 << 12  # below this the numpy gather is as fast (no call set-up to amortise)
+_THREADS_MIN_BASES = 1 << 21  # from 2 Mbp on, split across threads (the C loop frees the GIL)
+
+
+def _gather_threads(n_bases: int) -> int:
+    """Threads for the C gather: ``min(4, torch.get_num_threads())`` from 2 Mbp on, else 1
+    (DataLoader workers run torch with one thread, so they stay single-threaded)."""
+    if n_bases < _THREADS_MIN_BASES or "torch" not in sys.modules:
+        return 1
+    return max(1, min(4, sys.modules["torch"].get_num_threads()))
+
+
+def _gather_pairs(pairs: np.ndarray, raw: np.ndarray, out: np.ndarray) -> bool:
+    """``out[i] = pairs[raw[2i] | raw[2i+1] << 8]`` (``raw``: an even number of bytes);
+    False if an invalid byte was met. The compiled loop when built, else :func:`_gather`."""
+    n = len(out)
+    if _c_gather_pairs is None or 2 * n < _C_MIN_BASES:
+        return _gather(pairs, raw.view(np.uint16), out)
+    threads = _gather_threads(2 * n)
+    if threads == 1:
+        return _c_gather_pairs(pairs, raw, out)
+    cuts = [i * n // threads for i in range(threads + 1)]
+    results: list[bool | None] = [None] * threads  # None: that thread failed
+
+    def part(i: int) -> None:
+        lo, hi = cuts[i], cuts[i + 1]
+        results[i] = _c_gather_pairs(pairs, raw[2 * lo : 2 * hi], out[lo:hi])
+
+    workers = [threading.Thread(target=part, args=(i,)) for i in range(1, threads)]
+    for worker in workers:
+        worker.start()
+    part(0)
+    for worker in workers:
+        worker.join()
+    if None in results:
+        raise RuntimeError("one_hot: a gather thread failed (see the message above)")
+    return all(results)
+
+
 def codes_to_one_hot(codes: np.ndarray, dtype=np.float32) -> np.ndarray:
     """Codes of shape ``(..., L)`` -> one-hot of shape ``(..., 4, L)`` (``float32`` by default;
     any of :data:`ONE_HOT_DTYPES`), the transposed view of a C-contiguous ``(..., L, 4)`` array.
@@ -166,9 +211,11 @@ def one_hot(seq: str | bytes | np.ndarray, name: str = "sequence", dtype=np.floa
     Speed: one gather per base from a 256-entry table of whole one-hot columns (two bases per
     gather from a 65,536-entry table for 1-byte dtypes), in cache-sized chunks, instead of
     encoding to codes first (see ``benchmarks/bench_loader.py`` and ``benchmarks/bench_peers.py``).
-    For int8 that is about 1.4-1.6x the time of tangermeme's compiled (numba) loop at 10 Mbp:
-    numpy's gather needs its index cast to intp first and the validity check reads the output
-    again; both encode the str and page-fault the 40-MB output, about 9 of tangermeme's 11 ms.
+    For 1-byte dtypes the two-base gather runs in a small C loop built at install
+    (``regzoo/data/_onehot.c``; numpy's gather, which casts its index to intp and re-reads the
+    output for the validity check, is the fallback when it was not built), on up to
+    ``min(4, torch.get_num_threads())`` threads from 2 Mbp on: most of the time of a long
+    sequence is the kernel faulting in the fresh output's pages, which threads share.
 
     >>> one_hot("ACgN")[:, 2]
     array([0., 0., 1., 0.], dtype=float32)
@@ -184,7 +231,7 @@ def one_hot(seq: str | bytes | np.ndarray, name: str = "sequence", dtype=np.floa
     per_base, pairs = _tables(dt)
     if pairs is not None:
         out = np.empty((n + 1) // 2, dtype=np.uint64)
-        ok = _gather(pairs, raw[: n - n % 2].view(np.uint16), out[: n // 2])
+        ok = _gather_pairs(pairs, raw[: n - n % 2], out[: n // 2])
         if ok and n % 2:
             out[-1] = np.uint64(per_base[raw[-1]])
             ok = int(per_base[raw[-1]]) != 0xFFFFFFFF
