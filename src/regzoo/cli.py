@@ -207,6 +207,16 @@ ProfileLossOpt = Annotated[
         "total) | mse.",
     ),
 ]
+MONITORS = ("auto", "val/loss", "val/pearson")  # regzoo.train.fit's (it loads Lightning)
+MonitorOpt = Annotated[
+    str,
+    typer.Option(
+        "--monitor",
+        help="What early stopping and the best epoch follow: auto (val/pearson, maximised, for "
+        "profile (coverage) tasks, as Basenji's trainer does; val/loss otherwise) | val/loss | "
+        "val/pearson (profile and regression tasks).",
+    ),
+]
 RecipeOpt = Annotated[
     str,
     typer.Option(
@@ -587,8 +597,13 @@ def train_cmd(
     batch_size: Annotated[int, typer.Option(help="Batch size.")] = 64,
     lr: Annotated[float, typer.Option(help="Learning rate (AdamW).")] = 1e-3,
     patience: Annotated[
-        int, typer.Option(help="Early-stopping patience in epochs (on val loss).")
+        int,
+        typer.Option(
+            help="Early-stopping patience in epochs (on the --monitor metric: validation "
+            "Pearson for coverage tracks, validation loss otherwise)."
+        ),
     ] = 3,
+    monitor: MonitorOpt = "auto",
     budget_minutes: Annotated[
         float | None, typer.Option(help="Stop training after this many minutes.")
     ] = None,
@@ -636,6 +651,7 @@ def train_cmd(
         raise RegzooError("--resume continues a run and --overwrite replaces it: pass one of them")
     if checkpoint_every < 0:
         raise RegzooError(f"--checkpoint-every {checkpoint_every}; expected 0 or more steps")
+    _check_monitor(monitor)
     if rank0 and resume:
         if _finished(out, folds):
             done = (
@@ -664,6 +680,7 @@ def train_cmd(
         "strategy": strategy,
         "profile_loss": profile_loss,
         "checkpoint_every": checkpoint_every,
+        "monitor": monitor,
     }
     if recipe not in ("shared", "published"):
         raise RegzooError(f"--recipe {recipe!r}; expected shared or published")
@@ -683,6 +700,25 @@ def train_cmd(
 
 
 CHECKPOINTS, RUN_OPTIONS = "checkpoints", "run.json"
+
+
+def _check_monitor(monitor: str) -> None:
+    if monitor not in MONITORS:
+        raise RegzooError(f"--monitor {monitor!r}; expected one of {', '.join(MONITORS)}")
+
+
+def training_defaults(model: str, data, fit_args: dict) -> list[str]:
+    """The training defaults that change what is measured, for the start of a run: what early
+    stopping and the best epoch follow, and (profile tasks) the output-bias start. Refuses a
+    --monitor the task does not log."""
+    from regzoo.train.fit import describe_monitor
+
+    lines = [
+        describe_monitor(fit_args.get("monitor", "auto"), data.task_type, fit_args["patience"])
+    ]
+    if data.task_type == "profile":
+        lines.append("output bias initialised to each track's mean training coverage (softplus^-1)")
+    return lines
 
 
 def _finished(out: Path, folds: int | None) -> bool:
@@ -790,9 +826,6 @@ def _train_one(
     if resume:
         _check_same_options(ckpt_dir / RUN_OPTIONS, options)
     data = data or load_data(spec)  # bad input is refused before anything is written
-    if rank0 and not resume:
-        ckpt_dir.mkdir(parents=True, exist_ok=True)
-        _write_atomic(ckpt_dir / RUN_OPTIONS, json.dumps(options, indent=2) + "\n")
     served = for_output(data, card(model).output)
     if served is not data and rank0:
         err_console.print(
@@ -800,9 +833,14 @@ def _train_one(
             "track (regression); basenji and enformer predict the binned profiles"
         )
     data = served
+    defaults = training_defaults(model, data, fit_args)  # a --monitor the task lacks: refused
+    if rank0 and not resume:
+        ckpt_dir.mkdir(parents=True, exist_ok=True)
+        _write_atomic(ckpt_dir / RUN_OPTIONS, json.dumps(options, indent=2) + "\n")
     if rank0 and not quiet:
         err_console.print(
-            f"[bold]{model}[/] on " + "\n  ".join(describe_data(data)), highlight=False
+            f"[bold]{model}[/] on " + "\n  ".join(describe_data(data) + defaults),
+            highlight=False,
         )
     if rank0:
         every = fit_args.get("checkpoint_every", DEFAULT_CHECKPOINT_EVERY)
@@ -884,6 +922,7 @@ def _train_folds(model, out, spec, n_folds, model_args, fit_args, seed, rank0, r
         if rank0:
             lines = describe_data(data)
             if fold == 0:
+                lines += training_defaults(model, data, fit_args)
                 err_console.print(f"[bold]{model}[/] on " + "\n  ".join(lines), highlight=False)
             err_console.print(f"fold {fold + 1}/{n_folds}: {data.sizes()}")
         fold_dir = out / f"fold{fold}"
@@ -1290,7 +1329,7 @@ def compare_cmd(
         float | None,
         typer.Option(
             help="Optional wall-clock training budget per run, minutes. Default: none — every "
-            "run trains until validation loss stops improving (--patience) or --max-epochs.",
+            "run trains until the --monitor metric stops improving (--patience) or --max-epochs.",
             show_default=False,
         ),
     ] = None,
@@ -1299,8 +1338,13 @@ def compare_cmd(
         float, typer.Option(help="Learning rate (AdamW, same for every architecture).")
     ] = 1e-3,
     patience: Annotated[
-        int, typer.Option(help="Early-stopping patience (epochs, on validation loss).")
+        int,
+        typer.Option(
+            help="Early-stopping patience (epochs, on the --monitor metric: validation Pearson "
+            "for coverage tracks, validation loss otherwise)."
+        ),
     ] = DEFAULT_PATIENCE,
+    monitor: MonitorOpt = "auto",
     quick: Annotated[
         bool,
         typer.Option(
@@ -1385,6 +1429,7 @@ def compare_cmd(
     names = [m.strip() for m in models.split(",") if m.strip()] if models else list_models()
     if seeds < 1:
         raise RegzooError("--seeds must be at least 1")
+    _check_monitor(monitor)
     spec = data_spec(**{k: v for k, v in locals().items() if k in DATA_KEYS})
     settings = CompareSettings(
         max_epochs=max_epochs,
@@ -1399,6 +1444,7 @@ def compare_cmd(
         profile_loss=profile_loss,
         recipe=recipe,
         jobs=jobs,
+        monitor=monitor,
     )
     if jobs < 1:
         raise RegzooError(f"--jobs {jobs}: expected 1 or more")
@@ -1415,8 +1461,13 @@ def compare_cmd(
                 "[yellow]warning:[/] --published builds the papers' full widths (DeepSEA 52.8M, "
                 "Enformer 251M parameters); without a GPU this is very slow"
             )
+    watched = {
+        "auto": "the validation metric (Pearson for coverage tracks, else the loss)",
+        "val/loss": "validation loss",
+        "val/pearson": "validation Pearson",
+    }[monitor]
     budget = (
-        f"until validation loss stops improving for {settings.patience} epochs, at most "
+        f"until {watched} stops improving for {settings.patience} epochs, at most "
         f"{settings.max_epochs} epochs"
         + (f", {settings.budget_minutes} min wall clock" if settings.budget_minutes else "")
         + (
@@ -1455,7 +1506,19 @@ def compare_cmd(
         highlight=False,
     )
     err_console.print(f"budget per run: {budget} -> {out}", highlight=False)
+    err_console.print("  " + _compare_monitor_line(data, settings), highlight=False)
     _compare_and_report(data, names, out, settings, resume, start, n_boot=n_boot)
+
+
+def _compare_monitor_line(data, settings) -> str:
+    """What every run's early stopping and best epoch follow (refusing a --monitor the task does
+    not log), and on profile data the output-bias start of the profile models."""
+    from regzoo.train.fit import describe_monitor
+
+    line = describe_monitor(settings.monitor, data.task_type, settings.patience)
+    if data.task_type == "profile":
+        line += "; output bias initialised to each track's mean training coverage (softplus^-1)"
+    return line
 
 
 def _jobs_line(jobs: int) -> str:
@@ -1566,6 +1629,7 @@ def _compare_folds(names, spec, n_folds, settings, budget, out, resume, start, n
                 highlight=False,
             )
             err_console.print(f"budget per run: {budget} -> {out}", highlight=False)
+            err_console.print("  " + _compare_monitor_line(data, settings), highlight=False)
         err_console.print(f"[bold]fold {fold + 1}/{n_folds}[/]: {data.sizes()}")
         results = _compare_and_report(
             data, names, out / f"fold{fold}", settings, resume, start, f", fold {fold}", n_boot

@@ -38,7 +38,11 @@ class CompareSettings:
     """The budget every architecture gets (identical for all of them).
 
     Attributes:
-        max_epochs, batch_size, lr, patience: training settings (AdamW, early stopping on val loss).
+        max_epochs, batch_size, lr, patience: training settings (AdamW, early stopping).
+        monitor: what early stopping and the best epoch follow (:func:`regzoo.train.fit.fit`):
+            ``auto`` (validation Pearson for profile tasks, as Basenji's trainer does; validation
+            loss otherwise), ``val/loss`` or ``val/pearson``. Each run's saved training settings
+            and ``result.json`` record the resolved metric.
         budget_minutes: wall-clock limit per run (training only). A wall-clock budget makes results
             depend on the machine; leave it ``None`` for results that reproduce exactly.
         published: build published configurations instead of the compact CPU ones.
@@ -72,6 +76,7 @@ class CompareSettings:
     profile_loss: str = "poisson"
     recipe: str = "shared"
     jobs: int = 1
+    monitor: str = "auto"
 
     def model_args(self) -> dict[str, Any]:
         """What ``models.create`` gets besides the task's length and outputs."""
@@ -94,6 +99,7 @@ class CompareSettings:
             "budget_minutes": self.budget_minutes,
             "augment": self.augment,
             "profile_loss": self.profile_loss,
+            "monitor": self.monitor,
         }
 
 
@@ -125,6 +131,7 @@ class RunResult:
     started: float = 0.0  # Unix time the run began and ended (parallel runs overlap)
     ended: float = 0.0
     threads: int = 0  # CPU threads the run had
+    monitor: str = ""  # the validation metric early stopping and the best epoch followed
 
 
 def task_fingerprint(task: TaskData) -> dict[str, Any]:
@@ -297,6 +304,7 @@ def run_one(
                     fitted, best_value = candidate, value
             fitted = fitted or candidate
         result.lr = float(fitted.settings["lr"])
+        result.monitor = str(fitted.settings["monitor"])
         result.tuning_time_s = sum(r["train_time_s"] for r in result.lr_search)
         preds, targets = predict_dataset(fitted.model, task.test, task.task_type)
         result.metrics, result.metrics_per_label, result.undefined = score_by_label(

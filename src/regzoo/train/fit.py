@@ -6,8 +6,9 @@ chosen by Lightning), and return the best model with its history.
 
 Crash-safe training: with a ``checkpoint_dir`` (the CLI uses ``OUT/checkpoints``), :func:`fit`
 writes ``last.ckpt`` every ``checkpoint_every`` optimizer steps and at the end of every epoch, and
-``best.ckpt`` (weights) whenever validation loss improves, each to a temporary name in that folder
-and renamed. ``fit(..., resume=True)`` continues from ``last.ckpt`` through Lightning's
+``best.ckpt`` (weights) whenever the monitored validation metric improves (``monitor``: the
+loss, or for coverage tracks the Pearson correlation, see :func:`resolve_monitor`), each to a
+temporary name in that folder and renamed. ``fit(..., resume=True)`` continues from ``last.ckpt`` through Lightning's
 ``ckpt_path``. The checkpoint also carries what Lightning does not restore by itself, so that a
 run killed mid-epoch ends exactly as an uninterrupted one with the same seed (single process,
 ``num_workers=0``): the position in the epoch's shuffled order (the shuffling generator's state
@@ -297,6 +298,52 @@ class _AtomicCheckpointIO(TorchCheckpointIO):
         return torch.load(path, map_location=map_location or "cpu", weights_only=True)
 
 
+MONITORS = ("auto", "val/loss", "val/pearson")
+# task types whose validation metrics include ``pearson`` (logged as ``val/pearson``)
+_PEARSON_TASKS = ("profile", "regression")
+
+
+def resolve_monitor(monitor: str, task_type: str) -> tuple[str, str]:
+    """The validation metric that early stopping and the best epoch follow, and its mode.
+
+    ``auto``: ``val/pearson`` (max) for profile (coverage-track) tasks, ``val/loss`` (min)
+    otherwise. Basenji's trainer (calico/basenji ``trainer.py``) stops early and keeps the best
+    model on validation Pearson for every loss but binary cross-entropy: on heavy-tailed coverage
+    the Poisson loss stops improving within an epoch or two while Pearson still rises.
+    ``val/pearson`` is accepted for the task types that log it (profile, regression)."""
+    from regzoo.errors import RegzooError
+
+    if monitor not in MONITORS:
+        raise RegzooError(f"monitor {monitor!r}; expected one of {', '.join(MONITORS)}")
+    if monitor == "auto":
+        monitor = "val/pearson" if task_type == "profile" else "val/loss"
+    if monitor == "val/pearson" and task_type not in _PEARSON_TASKS:
+        raise RegzooError(
+            f"monitor 'val/pearson': {task_type} tasks log no validation Pearson "
+            f"(only {' and '.join(_PEARSON_TASKS)} tasks do); expected auto or val/loss"
+        )
+    return monitor, "max" if monitor == "val/pearson" else "min"
+
+
+def describe_monitor(monitor: str, task_type: str, patience: int) -> str:
+    """One line for the start of a run: what early stopping and the best epoch follow."""
+    name, mode = resolve_monitor(monitor, task_type)
+    line = f"early stopping and best epoch: {name} ({mode}), patience {patience}"
+    if monitor == "auto" and name == "val/pearson":
+        line += " — Basenji's rule for coverage tracks; --monitor val/loss for the loss"
+    return line
+
+
+def _best_epoch(rows: list[dict[str, float]], name: str, mode: str) -> int:
+    """The epoch (0-based) with the best ``name``, the one Lightning's ModelCheckpoint keeps: the
+    first of ties; a NaN (a constant prediction's Pearson, a diverged loss) never wins; 0 if
+    every epoch is NaN."""
+    values = np.array([r.get(name, math.nan) for r in rows], dtype=float)
+    if not len(values) or np.isnan(values).all():
+        return 0
+    return int(np.nanargmax(values) if mode == "max" else np.nanargmin(values))
+
+
 LAST, BEST = "last.ckpt", "best.ckpt"
 DEFAULT_CHECKPOINT_EVERY = 500  # optimizer steps; epoch ends always
 
@@ -393,7 +440,8 @@ def build_model(name: str, task: TaskData, **overrides: Any) -> nn.Module:
     """``models.create`` for a task: its ``seq_len`` and ``n_tasks``; a profile architecture
     gets its scalar head (``output="scalar"``) unless the task's targets are profiles, and then
     starts predicting each track's mean training coverage
-    (:func:`regzoo.train.profile.init_output_bias`)."""
+    (:func:`regzoo.train.profile.init_output_bias`; :func:`fit` records it in its settings as
+    ``init_output_bias``)."""
     from regzoo.models import card, create
 
     is_profile = card(name).output == "profile"
@@ -413,7 +461,8 @@ def build_model(name: str, task: TaskData, **overrides: Any) -> nn.Module:
 
         bins = profile_model_overrides(task.summary["bin_size"], task.summary["n_bins"])
         model = create(name, seq_len=task.seq_len, n_tasks=task.n_tasks, **{**bins, **overrides})
-        init_output_bias(model, train_track_means(task))
+        # fit() saves this in its settings; the CLI prints it at the start of a run
+        model.regzoo_init_output_bias = init_output_bias(model, train_track_means(task))
         return model
     elif is_profile and "output" not in overrides:
         target_shape = tuple(task.train[0][1].shape)
@@ -448,8 +497,15 @@ def fit(
     checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
     resume: bool = False,
     callbacks: list[Callback] | None = None,
+    monitor: str = "auto",
 ) -> FitResult:
-    """Fit ``model`` on ``task.train``, early-stopping on ``val/loss``; restore the best epoch.
+    """Fit ``model`` on ``task.train`` with early stopping; restore the best epoch.
+
+    ``monitor``: the validation metric early stopping (``patience`` epochs) and the best epoch
+    follow: ``auto`` (``val/pearson``, maximised, for profile tasks, as Basenji's trainer does;
+    ``val/loss``, minimised, otherwise), ``val/loss`` or ``val/pearson`` (profile and regression
+    tasks); see :func:`resolve_monitor`. A NaN Pearson epoch (constant predictions) counts as no
+    improvement and does not stop training.
 
     Multi-GPU / multi-node: pass ``devices``/``strategy`` (e.g. ``strategy="ddp"``) — Lightning
     launches the processes; metrics are synchronised across ranks.
@@ -473,6 +529,7 @@ def fit(
         raise RegzooError(f"checkpoint_every={checkpoint_every}; expected 0 (epoch ends) or more")
     if resume and checkpoint_dir is None:
         raise RegzooError("resume=True needs the checkpoint_dir of the interrupted run")
+    monitor_name, monitor_mode = resolve_monitor(monitor, task.task_type)
     module = SeqModule(
         model,
         task.task_type,
@@ -510,8 +567,8 @@ def fit(
         best = ModelCheckpoint(
             dirpath=ckpt_dir,
             filename="best",
-            monitor="val/loss",
-            mode="min",
+            monitor=monitor_name,
+            mode=monitor_mode,  # a NaN value counts as the worst (Lightning's ModelCheckpoint)
             save_top_k=1,
             save_weights_only=True,
             enable_version_counter=False,
@@ -536,7 +593,14 @@ def fit(
                         enable_version_counter=False,
                     )
                 )
-        early = EarlyStopping(monitor="val/loss", mode="min", patience=patience)
+        early = EarlyStopping(
+            monitor=monitor_name,
+            mode=monitor_mode,
+            patience=patience,
+            # a NaN loss stops training; a NaN Pearson (constant predictions, as early in
+            # training) is no improvement
+            check_finite=monitor_name == "val/loss",
+        )
         logger = False
         resumed = checkpoint_info(resume_from) if resume_from else None
         if out_dir:
@@ -583,11 +647,7 @@ def fit(
             )
             resume_state.loader = train_loader
         trainer.fit(module, train_loader, valid_loader, ckpt_path=resume_from, weights_only=True)
-        best_epoch = (
-            int(np.argmin([r.get("val/loss", math.inf) for r in history.rows]))
-            if history.rows
-            else 0
-        )
+        best_epoch = _best_epoch(history.rows, monitor_name, monitor_mode)
         if best.best_model_path:
             state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
             module.load_state_dict(state["state_dict"])
@@ -628,7 +688,10 @@ def fit(
             if augment
             else {"rc": False, "max_shift": 0, "reason": "switched off (augment=False)"},
             "seed": seed,
-            "monitor": "val/loss",
+            "monitor": monitor_name,
+            "monitor_mode": monitor_mode,
+            # whether build_model started the output at each track's mean training coverage
+            "init_output_bias": bool(getattr(model, "regzoo_init_output_bias", False)),
             "checkpoint_every": checkpoint_every if checkpoint_dir is not None else None,
             "resumed_from": (
                 {k: resumed[k] for k in ("epoch", "global_step")} if resumed else None
