@@ -5,6 +5,7 @@
 #
 # PARTS: a comma-separated subset of zoo,enformer,tfs,tfs-compact,tracks (default: zoo,enformer,tfs). Each part runs under
 # its own time limit so that one failure leaves the others' results; logs and JSON go to OUT_DIR.
+# The tracks part reads TRACKS_BUDGET (minutes per model, default 1) and TRACKS_TIMEOUT (s, 170).
 # Expects torch with CUDA and the project importable (PYTHONPATH=src, or installed).
 set -u
 out=${1:?OUT_DIR}
@@ -33,7 +34,8 @@ if has tfs-compact; then
   cp /tmp/yeast_tfs_compact/results.json "$out/tfs-compact.json" 2>/dev/null
 fi
 if has tracks; then
-  timeout 170 python3 benchmarks/validate_yeast.py "$yeast" --max-epochs 40 --budget-minutes 1 \
+  timeout "${TRACKS_TIMEOUT:-170}" python3 benchmarks/validate_yeast.py "$yeast" --max-epochs 40 \
+    --budget-minutes "${TRACKS_BUDGET:-1}" \
     --out /tmp/yeast_tracks 2>&1 | tee "$out/tracks.log"
   cp /tmp/yeast_tracks/results.json "$out/tracks.json" 2>/dev/null
 fi
