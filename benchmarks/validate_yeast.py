@@ -72,6 +72,10 @@ def train_cli(model: str, data: Path, table: Path, out: Path, args) -> dict:
         "--max-epochs", str(args.max_epochs), "--budget-minutes", str(args.budget_minutes),
         "--batch-size", str(args.batch_size), "--lr", str(args.lr), "--seed", "0",
     ]  # fmt: skip
+    if args.monitor:
+        cmd += ["--monitor", args.monitor]
+    if args.patience:
+        cmd += ["--patience", str(args.patience)]
     print("$ " + " ".join(cmd), file=sys.stderr)
     began = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -193,6 +197,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--quick", action="store_true", help="1 epoch, 1-minute budget each")
+    parser.add_argument("--monitor", help="regzoo train --monitor (default: its own, auto)")
+    parser.add_argument("--patience", type=int, help="regzoo train --patience (default: its own)")
     args = parser.parse_args(argv)
     if args.quick:
         args.max_epochs, args.budget_minutes, args.stride = 1, 1.0, 8192
