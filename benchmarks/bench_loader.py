@@ -255,8 +255,11 @@ def bench_one_hot(
 ) -> list[dict]:
     """ms per call of ``one_hot`` of one ``length``-bp sequence (str, ACGT with an N every 1,000
     bp), regzoo :func:`regzoo.data.encode.one_hot` (``dtype=``) vs
-    ``tangermeme.utils.one_hot_encode`` (``dtype=`` the torch dtype; its default is int8; one
-    thread), per dtype. Outputs are checked equal first; the two are timed in alternation
+    ``tangermeme.utils.one_hot_encode`` (``dtype=`` the torch dtype; its default is int8), per
+    dtype, both on ``torch.get_num_threads()`` threads (``--threads``, default 1: ours follows
+    torch's thread count, theirs gets ``n_jobs=``), plus an int8 row on two threads each when
+    run on one. Each timed call starts after 50 ms of sleep, so that the other's spinning
+    OpenMP workers (numba's omp layer, torch) do not take the cores it needs. Outputs are checked equal first; the two are timed in alternation
     (interleaved repeats after a warm-up), medians reported; ratio = theirs / ours time (> 1:
     regzoo faster). Skipped, with a row saying so, when tangermeme is not installed."""
     from regzoo.data.encode import one_hot
@@ -271,23 +274,31 @@ def bench_one_hot(
         print(f"tangermeme not importable ({err}); one_hot rows skipped", file=sys.stderr)
         return []
     rows = []
-    for name in dtypes:
+    threads = torch.get_num_threads()
+    cases = [(name, threads) for name in dtypes]
+    if "int8" in dtypes and threads == 1 and (os.cpu_count() or 1) > 1:
+        cases.append(("int8", 2))  # both on two threads: torch's for ours, n_jobs=2 for theirs
+    for name, n_threads in cases:
         tdtype = getattr(torch, name)
+        torch.set_num_threads(n_threads)
         ours, theirs = (
             (lambda name=name: one_hot(seq, dtype=name)),
-            (lambda tdtype=tdtype: one_hot_encode(seq, dtype=tdtype)),
+            (lambda tdtype=tdtype, n=n_threads: one_hot_encode(seq, dtype=tdtype, n_jobs=n)),
         )
         np.testing.assert_array_equal(ours(), theirs().numpy())
         times: dict[str, list[float]] = {"ours": [], "theirs": []}
         for _ in range(repeats):
             for key, fn in (("ours", ours), ("theirs", theirs)):
+                time.sleep(0.05)  # idle CPUs: OpenMP workers (numba's, torch's) spin after a call
                 began = time.perf_counter()
                 fn()
                 times[key].append(time.perf_counter() - began)
+        torch.set_num_threads(threads)
         a, b = (1e3 * statistics.median(times[k]) for k in ("ours", "theirs"))
         rows.append(
             {
-                "comparison": f"one_hot of {length / 1e6:g} Mbp, {name}, ms per call",
+                "comparison": f"one_hot of {length / 1e6:g} Mbp, {name}, "
+                f"{n_threads} thread{'s' if n_threads > 1 else ''}, ms per call",
                 "ours": a,
                 "theirs": b,
                 "ours_label": "regzoo one_hot",

