@@ -146,3 +146,25 @@ def test_profile_model_overrides_match_model_bins():
     assert model(torch.zeros(1, 4, 16384)).shape == (1, 2, 112)
     with pytest.raises(InputError, match="powers of two"):
         profile_model_overrides(100, 10)
+
+
+def test_constant_predictions_give_undefined_pearson_over_many_batches():
+    """Accumulated sums leave a constant prediction's variance as rounding noise (seen as a
+    Pearson of 1e-6 or -1e-8 instead of NaN, which then looks like a trained model's value)."""
+    import math
+
+    from regzoo.train.profile import ProfileMetrics
+
+    torch.manual_seed(0)
+    for c in (0.7, 17.1, 123.456, 0.1234567):
+        metric = ProfileMetrics(2)
+        for b in range(13):
+            n = (7, 16, 3)[b % 3]
+            metric.update(torch.full((n, 2, 112), c), torch.rand(n, 2, 112) * 10)
+        values = metric.compute()
+        assert math.isnan(values["pearson"]) and math.isnan(values["pearson_total"]), c
+    # a barely varying but real prediction keeps its correlation
+    metric = ProfileMetrics(1)
+    target = torch.rand(8, 1, 112) * 10
+    metric.update(5 + 1e-3 * target, target)
+    assert float(metric.compute()["pearson"]) > 0.9  # log1p of both sides: not exactly 1

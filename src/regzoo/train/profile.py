@@ -116,7 +116,10 @@ def _pearson_from_sums(n, sx, sy, sxx, syy, sxy) -> torch.Tensor:
     vx = sxx - sx * sx / n
     vy = syy - sy * sy / n
     r = cov / torch.sqrt(vx * vy)
-    return torch.where((vx > 0) & (vy > 0), r, torch.full_like(r, math.nan))
+    # a constant series has variance 0, which the sums leave as rounding noise of either sign:
+    # undefined (NaN) unless the variance is above that noise, relative to the sum of squares
+    defined = (vx > 1e-10 * sxx) & (vy > 1e-10 * syy)
+    return torch.where(defined, r, torch.full_like(r, math.nan))
 
 
 def average_ranks(x: torch.Tensor) -> torch.Tensor:
