@@ -175,3 +175,25 @@ def test_bundled_genome_tasks_train(capsys, monkeypatch, tmp_path, model, task, 
     assert "reverse complement" in err  # these bundled tasks augment, and say so
     metrics = json.loads((tmp_path / "m" / "metrics.json").read_text())
     assert metric in metrics["test"] and len(metrics["test_per_label"]) > 1
+
+
+def test_compare_refuses_named_sequence_models_on_coverage_tracks(capsys, monkeypatch, tmp_path):
+    """Named scalar models on a profile task are refused before anything trains (they used to
+    fail one run each after the others had trained)."""
+    out = tmp_path / "cmp"
+    code, _, err = run(
+        capsys,
+        monkeypatch,
+        "compare",
+        "--task",
+        "tracks-tiny",
+        "--models",
+        "deepbind,basenji,danq",
+        "--quick",
+        "--out",
+        str(out),
+    )
+    assert code != 0
+    assert "--models deepbind,danq: one value per sequence" in err
+    assert "Traceback" not in err
+    assert not out.exists()

@@ -1492,13 +1492,21 @@ def compare_cmd(
         _compare_folds(names, spec, folds, settings, budget, out, resume, start, n_boot)
         return
     data = load_data(spec)
-    if data.task_type == "profile" and not models:
+    if data.task_type == "profile":
         from regzoo.models import card
 
+        scalar = [n for n in names if card(n).output != "profile"]
+        if models and scalar:  # refused before any run trains, not one failed run each
+            raise RegzooError(
+                f"--models {','.join(scalar)}: one value per sequence, while this task's targets "
+                "are binned coverage profiles; compare the profile models (basenji, enformer) "
+                "here, or train a sequence-level model on the window totals with `regzoo train`"
+            )
         names = [n for n in names if card(n).output == "profile"]
-        err_console.print(
-            f"profile (coverage) targets: comparing the profile models {', '.join(names)}"
-        )
+        if not models:
+            err_console.print(
+                f"profile (coverage) targets: comparing the profile models {', '.join(names)}"
+            )
     out = out or Path(f"compare-{data.name}")
     err_console.print(
         f"comparing {len(names)} architectures ({'published' if published else 'compact'} "
