@@ -215,9 +215,13 @@ def test_compiled_one_hot_loop_is_built_where_a_compiler_is():
     """The install builds regzoo/data/_onehot.c (an optional extension); with a C compiler on
     this machine it must have been built, or one_hot silently runs its slower numpy gather."""
     import shutil
+    import sysconfig
+    from pathlib import Path
 
     if not any(shutil.which(cc) for cc in ("cc", "gcc", "clang")):
         pytest.skip("no C compiler here: the optional extension is not expected")
+    if not (Path(sysconfig.get_paths()["include"]) / "Python.h").exists():
+        pytest.skip("no Python headers here: the optional extension is not expected")
     enc = _encode_module()
     assert enc._c_gather_pairs is not None, "reinstall: pip install -e . builds _onehot.c"
     _, pairs = enc._tables(np.dtype("int8"))
