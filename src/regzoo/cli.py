@@ -1415,6 +1415,18 @@ def compare_cmd(
             "paired tests against the best model.",
         ),
     ] = 1000,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline",
+            help="Opt-in: add linear reference rows, kmer (log1p 5-mer counts; both strands "
+            "merged only if the task augments with reverse complement), onehot (the flattened "
+            "one-hot sequence, positional) or kmer,onehot: L2-regularised logistic / softmax / "
+            "ridge regression, L2 chosen on validation, scored on the same test items with the "
+            "same CIs and tests. Default: none. Not for coverage-track (profile) tasks yet.",
+            show_default=False,
+        ),
+    ] = None,
     seed: SeedOpt = 0,
 ) -> None:
     """Train architectures head-to-head on the same data, splits, seeds and budget; write a
@@ -1423,9 +1435,11 @@ def compare_cmd(
     import time
 
     from regzoo.compare import CompareSettings
+    from regzoo.compare.baselines import parse_baselines
     from regzoo.models import list_models
 
     start = time.perf_counter()
+    baselines = parse_baselines(baseline)
     names = [m.strip() for m in models.split(",") if m.strip()] if models else list_models()
     if seeds < 1:
         raise RegzooError("--seeds must be at least 1")
@@ -1445,6 +1459,7 @@ def compare_cmd(
         recipe=recipe,
         jobs=jobs,
         monitor=monitor,
+        baselines=baselines,
     )
     if jobs < 1:
         raise RegzooError(f"--jobs {jobs}: expected 1 or more")
@@ -1483,6 +1498,8 @@ def compare_cmd(
             settings.fit_args_for(n)[1] for n in names
         )
     budget += "; " + _jobs_line(jobs)
+    if suite and baselines:
+        raise RegzooError("--baseline is not supported with --suite yet; run it per task")
     if suite:
         _compare_suite(suite, names if models else None, out, quick, seeds, isolate, resume, jobs)
         return
@@ -1493,8 +1510,10 @@ def compare_cmd(
         return
     data = load_data(spec)
     if data.task_type == "profile":
+        from regzoo.compare.baselines import check_task
         from regzoo.models import card
 
+        check_task(data.task_type, baselines)  # refused before any run trains
         scalar = [n for n in names if card(n).output != "profile"]
         if models and scalar:  # refused before any run trains, not one failed run each
             raise RegzooError(
@@ -1515,7 +1534,17 @@ def compare_cmd(
     )
     err_console.print(f"budget per run: {budget} -> {out}", highlight=False)
     err_console.print("  " + _compare_monitor_line(data, settings), highlight=False)
+    _print_baselines(data, baselines)
     _compare_and_report(data, names, out, settings, resume, start, n_boot=n_boot)
+
+
+def _print_baselines(data, baselines) -> None:
+    """The start-up lines saying which linear baselines are added and how (``--baseline``)."""
+    if baselines:
+        from regzoo.compare.baselines import describe_lines
+
+        for line in describe_lines(data, tuple(baselines)):
+            err_console.print(line, highlight=False)
 
 
 def _compare_monitor_line(data, settings) -> str:
@@ -1638,6 +1667,11 @@ def _compare_folds(names, spec, n_folds, settings, budget, out, resume, start, n
             )
             err_console.print(f"budget per run: {budget} -> {out}", highlight=False)
             err_console.print("  " + _compare_monitor_line(data, settings), highlight=False)
+            if settings.baselines:
+                from regzoo.compare.baselines import check_task
+
+                check_task(data.task_type, tuple(settings.baselines))
+                _print_baselines(data, settings.baselines)
         err_console.print(f"[bold]fold {fold + 1}/{n_folds}[/]: {data.sizes()}")
         results = _compare_and_report(
             data, names, out / f"fold{fold}", settings, resume, start, f", fold {fold}", n_boot

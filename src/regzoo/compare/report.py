@@ -47,7 +47,20 @@ STOPPED = {
     "early_stopping": "yes",
     "max_epochs": "no: max epochs",
     "budget": "no: time budget",
+    "lbfgs": "yes: L-BFGS converged",  # a linear baseline (regzoo.compare.baselines)
+    "lbfgs_max_iter": "no: L-BFGS iteration cap",
 }
+BASELINE_NOTE = "linear reference"
+
+
+def _is_baseline(row: pd.Series | dict) -> bool:
+    """Whether a leaderboard row is a linear baseline (``--baseline``), not an architecture."""
+    return _is_true(row.get("baseline", False))
+
+
+def model_label(row: pd.Series | dict) -> str:
+    """The model's name, with "(linear reference)" on a baseline row."""
+    return f"{row['model']} ({BASELINE_NOTE})" if _is_baseline(row) else str(row["model"])
 
 
 def leaderboard(results: list[RunResult], task_type: str) -> pd.DataFrame:
@@ -60,6 +73,7 @@ def leaderboard(results: list[RunResult], task_type: str) -> pd.DataFrame:
         runs = [r for r in results if r.model == name]
         ok = [r for r in runs if r.status == "ok"]
         row: dict[str, Any] = {"model": name, "status": "ok" if ok else "failed", "seeds": len(ok)}
+        row["baseline"] = any(getattr(r, "baseline", None) for r in runs)
         for m in metric_names:
             values = [r.metrics.get(m, np.nan) for r in ok]
             row[m] = float(np.mean(values)) if values else np.nan
@@ -70,7 +84,10 @@ def leaderboard(results: list[RunResult], task_type: str) -> pd.DataFrame:
             row[c] = float(np.mean(values)) if values else np.nan
         # convergence: the kept (best) epoch, 1-based, the training time to reach it, and
         # whether early stopping ended the run (else the epoch cap or the time budget did)
-        row["best_epoch"] = float(np.mean([r.best_epoch + 1 for r in ok])) if ok else np.nan
+        # a linear baseline has no epochs: no best epoch (blank), its fit time as time to best
+        row["best_epoch"] = (
+            float(np.mean([r.best_epoch + 1 for r in ok])) if ok and not row["baseline"] else np.nan
+        )
         row["time_to_best_s"] = float(np.mean([_history_times(r)[0] for r in ok])) if ok else np.nan
         stops = sorted({STOPPED.get(r.stopped_by, r.stopped_by or "?") for r in ok})
         row["converged"] = " / ".join(stops) if stops else ""
@@ -96,8 +113,14 @@ def convergence_sentence(frame: pd.DataFrame) -> str:
         return ""
     not_done = ok[~ok["converged"].astype(str).str.startswith("yes")]
     if not_done.empty:
-        return "Every run converged: early stopping on validation loss ended it."
-    names = ", ".join(f"{r.model} ({r.converged})" for r in not_done.itertuples())
+        if "baseline" in ok and ok["baseline"].astype(bool).all():
+            return "Every linear baseline's L-BFGS fit converged."
+        return "Every run converged: early stopping on validation loss ended it" + (
+            " (and the linear baselines' L-BFGS fits converged)."
+            if "baseline" in ok and ok["baseline"].astype(bool).any()
+            else "."
+        )
+    names = ", ".join(f"{model_label(r)} ({r['converged']})" for _, r in not_done.iterrows())
     return (
         f"Not converged (validation loss may still improve; compare with care): {names}. "
         "Raise --max-epochs or the time budget."
@@ -206,7 +229,7 @@ def tie_sentence(frame: pd.DataFrame, task_type: str, alpha: float = 0.05) -> st
     ci = ""
     if pd.notna(best.get(f"{primary}_ci_low", np.nan)):
         ci = f", 95% CI {best[f'{primary}_ci_low']:.3f}–{best[f'{primary}_ci_high']:.3f}"
-    text = f"{best['model']} has the best test {primary} ({best[primary]:.3f}{ci})."
+    text = f"{model_label(best)} has the best test {primary} ({best[primary]:.3f}{ci})."
     others = ok.iloc[1:]
     tested = others[others["tied_with_best"].notna()] if "tied_with_best" in others else others[:0]
     if others.empty:
@@ -220,15 +243,54 @@ def tie_sentence(frame: pd.DataFrame, task_type: str, alpha: float = 0.05) -> st
 
     def names(rows: pd.DataFrame) -> str:
         return ", ".join(
-            f"{r['model']} (p = {r['p_vs_best_holm']:.2g})" for _, r in rows.iterrows()
+            f"{model_label(r)} (p = {r['p_vs_best_holm']:.2g})" for _, r in rows.iterrows()
         )
 
+    reference = baseline_sentence(frame, task_type)
+    reference = f" {reference}" if reference else ""
     if tied.empty:
-        return text + f" Every other architecture scores lower beyond chance ({rule} for none)."
+        return (
+            text
+            + f" Every other architecture scores lower beyond chance ({rule} for none)."
+            + reference
+        )
     text += f" Statistically tied with it ({rule}): {names(tied)}"
     if apart.empty:
-        return text + "; no architecture is distinguishable from the best on this test split."
-    return text + f". Lower beyond chance: {', '.join(apart['model'])}."
+        return (
+            text
+            + "; no architecture is distinguishable from the best on this test split."
+            + reference
+        )
+    lower = ", ".join(model_label(r) for _, r in apart.iterrows())
+    return text + f". Lower beyond chance: {lower}." + reference
+
+
+def baseline_sentence(frame: pd.DataFrame, task_type: str) -> str:
+    """Where the architectures stand against the best linear baseline (point estimates of the
+    test primary metric; the paired test is the one against the best, above). Empty without a
+    baseline row."""
+    primary, mode = PRIMARY_METRIC[task_type]
+    ok = frame[frame["status"] == "ok"]
+    if "baseline" not in ok or not ok["baseline"].astype(bool).any():
+        return ""
+    is_base = ok["baseline"].astype(bool)
+    bases, deep = ok[is_base], ok[~is_base]
+    ref = bases.iloc[0]  # the leaderboard is ranked: the first baseline row is the best one
+    head = f"Best linear reference: {ref['model']} ({primary} {ref[primary]:.3f})"
+    if deep.empty:
+        return head + "; no architecture finished."
+    above = (
+        deep[deep[primary] > ref[primary]] if mode == "max" else deep[deep[primary] < ref[primary]]
+    )
+    word = "higher" if mode == "max" else "lower (better)"
+    if above.empty:
+        return head + f"; no architecture scores {word} (point estimates)."
+    return (
+        head
+        + f"; {len(above)} of {len(deep)} architecture(s) score {word} (point estimates): "
+        + ", ".join(above["model"])
+        + "."
+    )
 
 
 # ---- formatting ---------------------------------------------------------------------------------
@@ -250,6 +312,8 @@ METRIC_NAMES = (
 
 
 def format_cell(row: pd.Series, column: str) -> str:
+    if column == "model":
+        return model_label(row)
     value = row.get(column, np.nan)
     if column in METRIC_NAMES:
         if pd.isna(value):
@@ -434,7 +498,7 @@ def make_plots(
                 capsize=4,
                 ms=7,
             )
-        ax.set_yticks(ypos, list(ok["model"]))
+        ax.set_yticks(ypos, [model_label(r) for _, r in ok.iterrows()])
         best = ok.iloc[0]
         if pd.notna(best[f"{primary}_ci_low"]):
             ax.axvspan(best[f"{primary}_ci_low"], best[f"{primary}_ci_high"], color="0.9", zorder=0)
@@ -537,7 +601,7 @@ def make_plots(
             fmt=markers[row["model"]],
             color=colors[row["model"]],
             capsize=3,
-            label=row["model"],
+            label=model_label(row),
         )
     _maybe_log_x(ax, ok["parameters"].astype(float))
     ax.set(
@@ -568,7 +632,7 @@ def make_plots(
             fmt=markers[row["model"]],
             color=color,
             capsize=3,
-            label=row["model"],
+            label=model_label(row),
         )
     _maybe_log_x(ax, np.asarray(all_times, dtype=float))
     ax.set(
@@ -750,6 +814,10 @@ def write_outputs(
         "leaderboard": rows,
         "runs": [{k: v for k, v in vars(r).items() if k != "history"} for r in results],
     }
+    if getattr(settings, "baselines", ()):
+        from regzoo.compare.baselines import describe
+
+        payload["baselines"] = describe(task, tuple(settings.baselines))
     atomic.write_text(out / "leaderboard.json", json.dumps(payload, indent=2, default=float) + "\n")
     plots = make_plots(results, frame, task.task_type, out)
     atomic.write_text(
@@ -832,6 +900,15 @@ def render_html(
             f"<p class='verdict'>{esc(tie_sentence(frame, task.task_type, alpha))}</p>"
             f"<p class='verdict'>{esc(convergence_sentence(frame))}</p>"
         )
+    baseline_note = ""
+    if "baseline" in frame and frame["baseline"].astype(bool).any():
+        baseline_note = (
+            "<p class='note'>Rows marked (linear reference) are linear models (--baseline: "
+            "L2-regularised logistic, softmax or ridge regression on k-mer counts or the flattened "
+            "one-hot sequence, L2 strength chosen on the validation split), fitted on the same "
+            "splits and scored on the same test items with the same intervals and tests; they "
+            "have no epochs and no learning curve.</p>"
+        )
     label_section = ""
     if per_label is not None and len(per_label):
         cells = "".join(f"<th>{esc(str(m))}</th>" for m in per_label.columns)
@@ -868,6 +945,7 @@ figure img {{ max-width: 560px; }} figcaption {{ text-align: center; color: #555
 <h1>regzoo compare — {esc(task.name)}</h1>
 <p>Every architecture was trained on the same splits with the same seeds, optimiser and budget
 and scored on the same held-out test split. Ranked by test {esc(primary)}.</p>
+{baseline_note}
 {wall}
 <h2>Leaderboard</h2>
 {verdict}

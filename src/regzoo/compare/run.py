@@ -61,6 +61,9 @@ class CompareSettings:
             job gets one. Small models use two CPU cores poorly, so two jobs of one thread finish
             a comparison sooner than one job of two; times are then measured under the same
             sharing for every architecture.
+        baselines: linear reference models added as rows (``kmer``, ``onehot``; see
+            :mod:`regzoo.compare.baselines`), fitted in this process on the same splits and
+            scored on the same test items; empty (the default) adds none.
     """
 
     max_epochs: int = 10
@@ -77,6 +80,7 @@ class CompareSettings:
     recipe: str = "shared"
     jobs: int = 1
     monitor: str = "auto"
+    baselines: tuple[str, ...] = ()  # linear reference rows: "kmer", "onehot" (--baseline)
 
     def model_args(self) -> dict[str, Any]:
         """What ``models.create`` gets besides the task's length and outputs."""
@@ -132,6 +136,7 @@ class RunResult:
     ended: float = 0.0
     threads: int = 0  # CPU threads the run had
     monitor: str = ""  # the validation metric early stopping and the best epoch followed
+    baseline: dict[str, Any] = field(default_factory=dict)  # a linear reference: what and how
 
 
 def task_fingerprint(task: TaskData) -> dict[str, Any]:
@@ -620,6 +625,12 @@ def load_finished(run_dir: Path, fingerprint: str) -> RunResult | None:
     return RunResult(**data)
 
 
+def _l2_grid() -> tuple[float, ...]:
+    from regzoo.compare.baselines import L2_GRID
+
+    return L2_GRID
+
+
 def compare(
     task: TaskData,
     models: list[str],
@@ -631,7 +642,8 @@ def compare(
 ) -> list[RunResult]:
     """Train every architecture in ``models`` on ``task`` with the same ``settings``.
 
-    Returns one :class:`RunResult` per (model, seed), in order. See :mod:`regzoo.compare.report`
+    Returns one :class:`RunResult` per (model, seed), in order, then one per linear baseline of
+    ``settings.baselines`` (fitted first, in this process). See :mod:`regzoo.compare.report`
     for the leaderboard and the report.
     """
     from tqdm.auto import tqdm
@@ -645,6 +657,10 @@ def compare(
             from regzoo.errors import unknown_name
 
             raise unknown_name("model", name, valid_names)
+    if settings.baselines:
+        from regzoo.compare.baselines import check_task
+
+        check_task(task.task_type, tuple(settings.baselines))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     task_fp = task_fingerprint(task)
@@ -683,8 +699,40 @@ def compare(
             bar.update(1)
         else:
             todo.append((name, seed, run_dir))
+    baselines = tuple(settings.baselines or ())
+    if baselines:
+        from regzoo.compare.baselines import baseline_fingerprint, run_baseline, run_name
+
+        seed = settings.seeds[0] if settings.seeds else 0  # deterministic: one run is enough
+        for kind in baselines:
+            name = run_name(kind)
+            order.append((name, seed))
+            run_dir = out / "runs" / f"{name}-seed{seed}"
+            fingerprint = baseline_fingerprint(task_fp, kind, seed, _l2_grid())
+            done = load_finished(run_dir, fingerprint) if resume else None
+            if done is not None:
+                log(f"{name}: already finished with this configuration, skipped")
+                results[(name, seed)] = done
+                bar.total += 1
+                bar.update(1)
+                continue
+            bar.total += 1
+            bar.set_postfix_str(name)
+            result = run_baseline(kind, task, seed, run_dir, task_fp, _l2_grid())
+            if result.status == "ok":
+                info = result.baseline
+                log(
+                    f"{name} (linear reference): {primary} "
+                    f"{result.metrics.get(primary, float('nan')):.4f}, {result.parameters:,} "
+                    f"weights, L2 {info['l2_chosen']:g} chosen on validation, fit "
+                    f"{info['fit_time_s']:.1f} s ({result.tuning_time_s:.1f} s for the grid)"
+                )
+                results[(name, seed)] = result
+                bar.update(1)
+            else:
+                record(result)
     try:
-        if settings.jobs > 1:
+        if settings.jobs > 1 and todo:  # (nothing left to train: no workers to start)
             run_parallel(todo, task, settings, task_fp, record)
         else:
             runner = run_isolated if settings.isolate else run_one
