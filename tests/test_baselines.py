@@ -211,7 +211,7 @@ def test_cli_compare_with_baselines(capsys, monkeypatch, tmp_path):
     assert "baseline-kmer (linear reference)" in html and "Best linear reference" in html
     payload = json.loads((out / "leaderboard.json").read_text())
     assert payload["settings"]["baselines"] == ["kmer", "onehot"]
-    assert payload["baselines"]["baseline-kmer"]["l2_grid"] == [1e-4, 1e-3, 1e-2, 1e-1]
+    assert payload["baselines"]["baseline-kmer"]["l2_grid"] == [1e-4, 1e-3, 1e-2, 1e-1, 1.0]
     run = json.loads((out / "runs" / "baseline-kmer-seed0" / "result.json").read_text())
     assert run["baseline"]["l2_chosen"] in run["baseline"]["l2_grid"]
     assert (out / "runs" / "baseline-onehot-seed0" / "predictions.npz").is_file()

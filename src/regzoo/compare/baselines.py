@@ -46,7 +46,7 @@ from regzoo.train.metrics import PRIMARY_METRIC, activate, score_by_label
 
 BASELINES = ("kmer", "onehot")
 KMER_K = 5
-L2_GRID = (1e-4, 1e-3, 1e-2, 1e-1)
+L2_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 MAX_ITER = 500
 PREFIX = "baseline-"
 MODEL_KIND = {

@@ -724,7 +724,13 @@ def compare(
                 log(
                     f"{name} (linear reference): {primary} "
                     f"{result.metrics.get(primary, float('nan')):.4f}, {result.parameters:,} "
-                    f"weights, L2 {info['l2_chosen']:g} chosen on validation, fit "
+                    f"weights, L2 {info['l2_chosen']:g} chosen on validation"
+                    + (
+                        " (an end of the grid)"
+                        if info["l2_chosen"] in (min(info["l2_grid"]), max(info["l2_grid"]))
+                        else ""
+                    )
+                    + ", fit "
                     f"{info['fit_time_s']:.1f} s ({result.tuning_time_s:.1f} s for the grid)"
                 )
                 results[(name, seed)] = result
