@@ -275,3 +275,20 @@ def test_cli_rejects_unknown_baseline(capsys, monkeypatch, tmp_path):
         str(tmp_path / "x"),
     )
     assert code != 0 and "unknown baseline 'svm'" in err and "Traceback" not in err
+
+
+def test_baseline_too_large_for_memory_is_refused_before_anything_runs(monkeypatch, tmp_path):
+    """The one-hot of a genome-wide task (N x 4L floats) is refused with its size, up front."""
+    from regzoo.compare import baselines
+    from regzoo.compare.run import CompareSettings, compare
+    from regzoo.errors import RegzooError
+
+    task = planted_motif_task(n_train=200, n_valid=50, n_test=50, seq_len=100, seed=0)
+    # 200 + 50 + 50 + 200 rows x 400 features x 4 bytes = 0.32 MB for onehot; 2.0 MB for kmer
+    assert baselines.feature_gb(task, "onehot") == pytest.approx(500 * 400 * 4 / 1e9)
+    monkeypatch.setattr(baselines, "MAX_FEATURE_GB", 1e-3)  # 1 MB
+    baselines.check_size(task, ("onehot",))  # 0.32 MB: fine
+    out = tmp_path / "cmp"
+    with pytest.raises(RegzooError, match=r"--baseline kmer: its features would take 0\.0 GB"):
+        compare(task, [], out, CompareSettings(max_epochs=1, baselines=("kmer",)))
+    assert not out.exists()

@@ -83,6 +83,31 @@ def check_task(task_type: str, kinds: tuple[str, ...]) -> None:
         )
 
 
+MAX_FEATURE_GB = 4.0  # features of all splits, float32, with the standardised training copy
+
+
+def feature_gb(task: TaskData, kind: str) -> float:
+    """GB of float32 features a baseline holds: every split's, plus the standardised train copy."""
+    n_features = 4**KMER_K if kind == "kmer" else 4 * task.seq_len
+    n_rows = sum(task.sizes().values()) + len(task.train)
+    return n_rows * n_features * 4 / 1e9
+
+
+def check_size(task: TaskData, kinds: tuple[str, ...]) -> None:
+    """Refuse, before anything trains, a baseline whose features would not fit in memory
+    comfortably (the one-hot of a genome-wide task: N x 4L floats)."""
+    for kind in kinds:
+        gb = feature_gb(task, kind)
+        if gb > MAX_FEATURE_GB:
+            raise RegzooError(
+                f"--baseline {kind}: its features would take {gb:.1f} GB in memory "
+                f"({sum(task.sizes().values()):,} sequences x "
+                f"{4**KMER_K if kind == 'kmer' else 4 * task.seq_len:,} features, float32; "
+                f"limit {MAX_FEATURE_GB:g} GB); use --baseline kmer (1,024 features), shorter "
+                "sequences, or fewer windows"
+            )
+
+
 def describe(task: TaskData, kinds: tuple[str, ...], l2_grid=L2_GRID) -> dict[str, dict]:
     """What each baseline is, in words and fields (printed at start, saved in the JSON)."""
     primary = PRIMARY_METRIC[task.task_type][0]

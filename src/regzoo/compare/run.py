@@ -658,9 +658,10 @@ def compare(
 
             raise unknown_name("model", name, valid_names)
     if settings.baselines:
-        from regzoo.compare.baselines import check_task
+        from regzoo.compare.baselines import check_size, check_task
 
         check_task(task.task_type, tuple(settings.baselines))
+        check_size(task, tuple(settings.baselines))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     task_fp = task_fingerprint(task)
