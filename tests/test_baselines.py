@@ -292,3 +292,42 @@ def test_baseline_too_large_for_memory_is_refused_before_anything_runs(monkeypat
     with pytest.raises(RegzooError, match=r"--baseline kmer: its features would take 0\.0 GB"):
         compare(task, [], out, CompareSettings(max_epochs=1, baselines=("kmer",)))
     assert not out.exists()
+
+
+def test_cli_cross_validation_marks_the_baseline(capsys, monkeypatch, tmp_path):
+    """``compare --folds`` keeps the baseline's mark in its CSV and table."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(120):
+        seq = "".join(rng.choice(list("ACGT"), 40))
+        if i % 2:
+            seq = seq[:18] + "GATA" + seq[22:]
+        rows.append(f"{seq},{i % 2}")
+    table = tmp_path / "t.csv"
+    table.write_text("sequence,label\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "cv"
+    code, stdout, err = run_cli(
+        capsys,
+        monkeypatch,
+        "compare",
+        "--table",
+        str(table),
+        "--folds",
+        "2",
+        "--models",
+        "deepbind",
+        "--baseline",
+        "onehot",
+        "--quick",
+        "--in-process",
+        "--n-boot",
+        "100",
+        "--out",
+        str(out),
+    )
+    assert code == 0, err
+    board = pd.read_csv(out / "cv_leaderboard.csv")
+    marks = dict(zip(board["model"], board["baseline"], strict=True))
+    assert marks == {"deepbind": False, "baseline-onehot": True}
+    assert (board["folds"] == 2).all()
+    assert "baseline-onehot (linear" in stdout

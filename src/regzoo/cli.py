@@ -1653,6 +1653,7 @@ def _compare_folds(names, spec, n_folds, settings, budget, out, resume, start, n
     """Every architecture on every fold; leaderboard of mean ± sd over folds."""
     import pandas as pd
 
+    from regzoo.compare.report import model_label
     from regzoo.train.metrics import PRIMARY_METRIC
 
     rows = []
@@ -1678,15 +1679,24 @@ def _compare_folds(names, spec, n_folds, settings, budget, out, resume, start, n
         )
         for r in results:
             if r.status == "ok":
-                rows.append({"model": r.model, "fold": fold, "seed": r.seed, **r.metrics})
+                rows.append(
+                    {
+                        "model": r.model,
+                        "baseline": bool(r.baseline),
+                        "fold": fold,
+                        "seed": r.seed,
+                        **r.metrics,
+                    }
+                )
     if not rows:
         raise RegzooError("every run failed; see the fold folders for the errors")
     frame = pd.DataFrame(rows)
     primary = PRIMARY_METRIC[data.task_type][0]
-    metrics = [c for c in frame.columns if c not in ("model", "fold", "seed")]
+    metrics = [c for c in frame.columns if c not in ("model", "baseline", "fold", "seed")]
     agg = frame.groupby("model")[metrics].agg(["mean", "std"])
     agg.columns = [f"{m}_{stat}" for m, stat in agg.columns]
     agg["folds"] = frame.groupby("model")["fold"].nunique()
+    agg["baseline"] = frame.groupby("model")["baseline"].first()  # a linear reference row
     agg = agg.sort_values(f"{primary}_mean", ascending=False).reset_index()
     agg.insert(0, "rank", range(1, len(agg) + 1))
     atomic.to_csv(agg, out / "cv_leaderboard.csv", index=False, float_format="%.6g")
@@ -1702,7 +1712,7 @@ def _compare_folds(names, spec, n_folds, settings, budget, out, resume, start, n
     for _, row in agg.iterrows():
         table.add_row(
             str(row["rank"]),
-            row["model"],
+            model_label(row),
             *(f"{_fmt(row[f'{m}_mean'], 3)} ± {_fmt(row[f'{m}_std'], 3)}" for m in metrics),
             str(row["folds"]),
         )
