@@ -191,3 +191,19 @@ def test_seed_changes_negatives_only(tiny_arrays, tmp_path, monkeypatch):
     pos1 = other["labels"] == 1
     np.testing.assert_array_equal(tiny_arrays["tss"][pos0], other["tss"][pos1])
     assert set(tiny_arrays["start"][~pos0]) != set(other["start"][~pos1])
+
+
+@pytest.mark.parametrize("name", ["jaspar-motifs", "elements-tiny", "tracks-tiny"])
+def test_bundled_task_reports_the_augmentation_it_trains_with(name):
+    """The augmentation printed at start and saved with a model is what ``train_augmented``
+    does (jaspar-motifs trained with reverse complement + shifts while reporting 'none')."""
+    from regzoo.data.bundled import _load_extra
+
+    task = _load_extra(name, None, 0, None, None)
+    aug, data = task.augmentation, task.train_augmented
+    assert (aug["rc"], aug["max_shift"]) == (data.rc_augment, data.max_shift), aug
+    assert aug["reason"] not in ("", "none")
+    # and a user's choice replaces both
+    off = _load_extra(name, None, 0, False, 0)
+    assert (off.augmentation["rc"], off.augmentation["max_shift"]) == (False, 0)
+    assert (off.train_augmented.rc_augment, off.train_augmented.max_shift) == (False, 0)

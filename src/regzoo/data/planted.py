@@ -200,4 +200,10 @@ def load_planted_task(
         test=parts[2],
         summary=arrays["summary"],
         train_augmented=parts[0].augmented(rc_augment=True, max_shift=MAX_SHIFT, seed=seed),
+        augmentation={  # what train_augmented does, printed at start and saved with the model
+            "rc": True,
+            "max_shift": MAX_SHIFT,
+            "reason": "bundled planted-motif task: binding is strand-symmetric (motifs are "
+            f"planted on either strand); shifts up to {MAX_SHIFT} bp keep every motif inside",
+        },
     )
