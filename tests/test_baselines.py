@@ -172,23 +172,10 @@ def test_regression_and_multiclass_fit(tmp_path):
 
 def test_cli_compare_with_baselines(capsys, monkeypatch, tmp_path):
     out = tmp_path / "cmp"
-    code, stdout, err = run_cli(
-        capsys,
-        monkeypatch,
-        "compare",
-        "--task",
-        "promoters-tiny",
-        "--models",
-        "deepbind",
-        "--baseline",
-        "kmer,onehot",
-        "--quick",
-        "--in-process",
-        "--n-boot",
-        "200",
-        "--out",
-        str(out),
-    )
+    args = ["compare", "--task", "promoters-tiny", "--models", "deepbind"]
+    args += ["--baseline", "kmer,onehot", "--quick", "--in-process", "--n-boot", "200"]
+    args += ["--out", str(out)]
+    code, stdout, err = run_cli(capsys, monkeypatch, *args)
     assert code == 0, err
     assert "linear baselines (added rows" in err
     assert "baseline-kmer: log1p of 5-mer counts (1024 features), strand-specific" in err
@@ -217,23 +204,7 @@ def test_cli_compare_with_baselines(capsys, monkeypatch, tmp_path):
     assert (out / "runs" / "baseline-onehot-seed0" / "predictions.npz").is_file()
     # the same command again: the baselines, like the runs, are finished and skipped
     stamp = (out / "runs" / "baseline-kmer-seed0" / "result.json").stat().st_mtime_ns
-    code, _, err = run_cli(
-        capsys,
-        monkeypatch,
-        "compare",
-        "--task",
-        "promoters-tiny",
-        "--models",
-        "deepbind",
-        "--baseline",
-        "kmer,onehot",
-        "--quick",
-        "--in-process",
-        "--n-boot",
-        "200",
-        "--out",
-        str(out),
-    )
+    code, _, err = run_cli(capsys, monkeypatch, *args)
     assert code == 0 and err.count("already finished") == 3, err
     assert (out / "runs" / "baseline-kmer-seed0" / "result.json").stat().st_mtime_ns == stamp
     assert set(pd.read_csv(out / "leaderboard.csv")["model"]) == set(board["model"])
