@@ -711,12 +711,15 @@ def training_defaults(model: str, data, fit_args: dict) -> list[str]:
     """The training defaults that change what is measured, for the start of a run: what early
     stopping and the best epoch follow, and (profile tasks) the output-bias start. Refuses a
     --monitor the task does not log."""
+    return _defaults_lines(data.task_type, fit_args.get("monitor", "auto"), fit_args["patience"])
+
+
+def _defaults_lines(task_type: str, monitor: str, patience: int) -> list[str]:
+    """The lines of :func:`training_defaults`, shared by ``train`` and ``compare``."""
     from regzoo.train.fit import describe_monitor
 
-    lines = [
-        describe_monitor(fit_args.get("monitor", "auto"), data.task_type, fit_args["patience"])
-    ]
-    if data.task_type == "profile":
+    lines = [describe_monitor(monitor, task_type, patience)]
+    if task_type == "profile":
         lines.append("output bias initialised to each track's mean training coverage (softplus^-1)")
     return lines
 
@@ -1550,12 +1553,7 @@ def _print_baselines(data, baselines) -> None:
 def _compare_monitor_line(data, settings) -> str:
     """What every run's early stopping and best epoch follow (refusing a --monitor the task does
     not log), and on profile data the output-bias start of the profile models."""
-    from regzoo.train.fit import describe_monitor
-
-    line = describe_monitor(settings.monitor, data.task_type, settings.patience)
-    if data.task_type == "profile":
-        line += "; output bias initialised to each track's mean training coverage (softplus^-1)"
-    return line
+    return "; ".join(_defaults_lines(data.task_type, settings.monitor, settings.patience))
 
 
 def _jobs_line(jobs: int) -> str:
@@ -1668,11 +1666,7 @@ def _compare_folds(names, spec, n_folds, settings, budget, out, resume, start, n
             )
             err_console.print(f"budget per run: {budget} -> {out}", highlight=False)
             err_console.print("  " + _compare_monitor_line(data, settings), highlight=False)
-            if settings.baselines:
-                from regzoo.compare.baselines import check_task
-
-                check_task(data.task_type, tuple(settings.baselines))
-                _print_baselines(data, settings.baselines)
+            _print_baselines(data, settings.baselines)  # (tables: never profile targets)
         err_console.print(f"[bold]fold {fold + 1}/{n_folds}[/]: {data.sizes()}")
         results = _compare_and_report(
             data, names, out / f"fold{fold}", settings, resume, start, f", fold {fold}", n_boot

@@ -26,7 +26,6 @@ tests treat the baseline like any architecture.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import time
@@ -371,9 +370,9 @@ def baseline_fingerprint(task_fp: dict, kind: str, seed: int, l2_grid) -> str:
         "max_iter": MAX_ITER,
         "seed": seed,
     }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[
-        :16
-    ]
+    from regzoo.compare.run import digest
+
+    return digest(payload)
 
 
 def run_baseline(

@@ -172,6 +172,11 @@ def run_fingerprint(
         "fit": settings.fit_args_for(model)[0],
         **({"lr_grid": list(settings.lr_grid)} if settings.lr_grid else {}),
     }
+    return digest(payload)
+
+
+def digest(payload: dict) -> str:
+    """The 16-hex-digit fingerprint of a run's configuration (runs and linear baselines)."""
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[
         :16
     ]
