@@ -115,14 +115,14 @@ def convergence_sentence(frame: pd.DataFrame) -> str:
     if not_done.empty:
         if "baseline" in ok and ok["baseline"].astype(bool).all():
             return "Every linear baseline's L-BFGS fit converged."
-        return "Every run converged: early stopping on validation loss ended it" + (
+        return "Every run converged: early stopping on the validation metric ended it" + (
             " (and the linear baselines' L-BFGS fits converged)."
             if "baseline" in ok and ok["baseline"].astype(bool).any()
             else "."
         )
     names = ", ".join(f"{model_label(r)} ({r['converged']})" for _, r in not_done.iterrows())
     return (
-        f"Not converged (validation loss may still improve; compare with care): {names}. "
+        f"Not converged (the validation metric may still improve; compare with care): {names}. "
         "Raise --max-epochs or the time budget."
     )
 
